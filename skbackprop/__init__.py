@@ -1,0 +1,46 @@
+"""skbackprop: scikit-learn neural networks trained by backpropagation.
+
+``BackpropClassifier`` and ``BackpropRegressor`` are drop-in supersets of
+scikit-learn's ``MLPClassifier`` and ``MLPRegressor`` built on one small backprop
+core (:mod:`skbackprop.network`) with pluggable activations
+(:mod:`skbackprop.activations`).
+"""
+
+from . import activations
+from .activations import (
+    ELU,
+    GELU,
+    Activation,
+    Identity,
+    LeakyReLU,
+    Logistic,
+    ParametricActivation,
+    PReLU,
+    ReLU,
+    Softplus,
+    Tanh,
+)
+from .classifier import BackpropClassifier
+from .gradcheck import check_gradient
+from .regressor import BackpropRegressor
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ELU",
+    "GELU",
+    "Activation",
+    "BackpropClassifier",
+    "BackpropRegressor",
+    "Identity",
+    "LeakyReLU",
+    "Logistic",
+    "PReLU",
+    "ParametricActivation",
+    "ReLU",
+    "Softplus",
+    "Tanh",
+    "__version__",
+    "activations",
+    "check_gradient",
+]

@@ -1,0 +1,515 @@
+"""Estimator layer shared by the classifier and the regressor.
+
+Turns user data into the core's inputs, initialises weights as scikit-learn's MLP does,
+and drives an optimizer over :class:`~skbackprop.network.Network` in small pieces:
+:meth:`BaseBackprop._run_epoch` (batching), :meth:`BaseBackprop._end_epoch` (stopping
+and best-weights bookkeeping), :func:`_train_validation_split` (early-stopping split).
+"""
+
+import warnings
+from abc import ABCMeta, abstractmethod
+from numbers import Integral, Real
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.base import BaseEstimator, clone, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils import check_random_state, gen_batches, shuffle
+from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._compat import _check_sample_weight, _fit_context
+from .activations import ACTIVATIONS, Activation, Logistic, get_activation
+from .network import Network, forward
+from .optimizers import SGD, Adam, minimize_lbfgs
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+
+# Above this many weight units, integer weights are not expanded for the split.
+_MAX_SPLIT_UNITS = 10_000_000
+
+
+def _take_rows(X, idx):
+    """Rows ``idx`` of a dense or sparse matrix."""
+    if sp.issparse(X):
+        return X[idx]
+    return np.take(X, idx, axis=0)
+
+
+def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_state):
+    """Split off the early-stopping validation set.
+
+    Without weights this is exactly scikit-learn's MLP split. Integer weights are
+    frequency weights: a weight ``k`` stands for ``k`` copies of the row, and the
+    copies are split as if they were separate rows, so fitting with integer weights
+    equals fitting on repeated rows. Other weights travel with their rows.
+
+    Returns
+    -------
+    train, validation : tuple of (X, Y, sample_weight)
+    """
+    n = X.shape[0]
+    sw = sample_weight
+    if (
+        sw is not None
+        and np.all(sw == np.round(sw))
+        and np.all(sw >= 0)
+        and sw.sum() <= _MAX_SPLIT_UNITS
+    ):
+        units = np.repeat(np.arange(n), sw.astype(np.int64))
+        strat = None if stratify is None else stratify[units]
+        tr_units, val_units = train_test_split(
+            units, random_state=random_state, test_size=fraction, stratify=strat
+        )
+        parts = []
+        for chosen in (tr_units, val_units):
+            w = np.bincount(chosen, minlength=n)
+            rows = np.flatnonzero(w)
+            parts.append((_take_rows(X, rows), Y[rows], w[rows].astype(sw.dtype)))
+        return parts[0], parts[1]
+    arrays = [X, Y] if sw is None else [X, Y, sw]
+    split = train_test_split(
+        *arrays, random_state=random_state, test_size=fraction, stratify=stratify
+    )
+    train, val = split[0::2], split[1::2]
+    if sw is None:
+        train, val = (*train, None), (*val, None)
+    return tuple(train), tuple(val)
+
+
+class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
+    """Base class of the backprop estimators; use the classifier or the regressor."""
+
+    _parameter_constraints: dict = {
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions(set(ACTIVATIONS)), Activation, list, tuple],
+        "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, 0, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+        "momentum": [Interval(Real, 0, 1, closed="both")],
+        "nesterovs_momentum": ["boolean"],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "n_iter_no_change": [
+            Interval(Integral, 1, None, closed="left"),
+            Options(Real, {np.inf}),
+        ],
+        "max_fun": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    # ------------------------------------------------------------------ hooks
+    @abstractmethod
+    def _validate_input(self, X, y, incremental, reset):
+        """Return ``X`` and the encoded targets ``Y`` (2-D), validated."""
+
+    @abstractmethod
+    def _make_loss(self):
+        """Return the :class:`~skbackprop.losses.Loss` for the fitted targets."""
+
+    @abstractmethod
+    def _predict_from_output(self, out):
+        """Turn the network's output into predictions."""
+
+    @abstractmethod
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        """Validation score (accuracy or R²) of predictions."""
+
+    def _targets_for_score(self, Y):
+        """Targets in the form :meth:`_score_predictions` expects."""
+        return Y
+
+    def _fit_sample_weight(self, y, sample_weight, incremental):
+        """Sample weights for training (the classifier folds in class weights)."""
+        return sample_weight
+
+    # ------------------------------------------------------------ structure
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        if any(int(s) != s or s <= 0 for s in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers, got {sizes}. "
+                "Give one size per hidden layer, e.g. (100,) or (64, 32)."
+            )
+        return [int(s) for s in sizes]
+
+    def _resolve_activations(self, n_hidden):
+        spec = self.activation
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != n_hidden:
+                raise ValueError(
+                    f"activation is a list of {len(spec)} entries but there are "
+                    f"{n_hidden} hidden layers (hidden_layer_sizes="
+                    f"{self.hidden_layer_sizes!r}); give one activation per hidden "
+                    "layer, or a single one for all."
+                )
+            acts = [get_activation(a) for a in spec]
+        else:
+            acts = [get_activation(spec)] * n_hidden
+        # Clone so that fitting never shares state with the user's objects.
+        return [clone(a) for a in acts]
+
+    def _init_bound_factor(self, layer):
+        # Glorot uniform as in scikit-learn: factor 2 for logistic units, 6 otherwise.
+        # Layer i's weights use the activation they feed; the output layer uses the
+        # last hidden one (scikit-learn uses its single activation everywhere).
+        acts = self.activations_
+        if acts:
+            act = acts[min(layer, len(acts) - 1)]
+        elif isinstance(self.activation, (str, Activation)):
+            act = get_activation(self.activation)
+        else:
+            act = None
+        return 2.0 if isinstance(act, Logistic) else 6.0
+
+    def _initialize(self, Y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self._loss = self._make_loss()
+        self.out_activation_ = self._loss.out_activation
+        self.activations_ = self._resolve_activations(len(layer_units) - 2)
+        rng = self._random_state
+        self.coefs_, self.intercepts_ = [], []
+        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+            bound = np.sqrt(self._init_bound_factor(i) / (fan_in + fan_out))
+            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rng.uniform(-bound, bound, fan_out)
+            self.coefs_.append(coef.astype(dtype, copy=False))
+            self.intercepts_.append(intercept.astype(dtype, copy=False))
+        self.activation_params_ = [
+            act.init_parameters(units, dtype) if hasattr(act, "init_parameters") else None
+            for act, units in zip(self.activations_, layer_units[1:-1])
+        ]
+        self._optimizer = None
+        self._best_params = None
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.validation_loss_curve_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.validation_loss_curve_ = None
+                self.best_validation_score_ = None
+        else:
+            self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
+
+    def _network(self, layer_units, dtype):
+        """Build the core for this fit and make the fitted weights views into it.
+
+        The current ``coefs_``/``intercepts_``/``activation_params_`` are copied in,
+        so whatever the user assigned or edited since the last call is what trains.
+        """
+        net = Network(layer_units, self.activations_, self._loss, dtype)
+        net.set_parameters(self.coefs_, self.intercepts_, self.activation_params_)
+        self.coefs_ = net.coefs
+        self.intercepts_ = net.intercepts
+        self.activation_params_ = net.activation_params
+        return net
+
+    def _prepare(self, X, y, sample_weight, incremental):
+        """Validate, initialise on the first pass, and build the network."""
+        hidden = self._hidden_layer_sizes()
+        first_pass = not hasattr(self, "coefs_") or (
+            not self.warm_start and not incremental
+        )
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        dtype = X.dtype if first_pass else self.coefs_[0].dtype
+        X = X.astype(dtype, copy=False)
+        Y = np.asarray(Y, dtype=dtype)
+        if Y.ndim == 1:
+            Y = Y.reshape(-1, 1)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+        sample_weight = self._fit_sample_weight(y, sample_weight, incremental)
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=dtype)
+        layer_units = [X.shape[1], *hidden, Y.shape[1]]
+        self._random_state = check_random_state(self.random_state)
+        if first_pass:
+            self._initialize(Y, layer_units, dtype)
+        self.n_outputs_ = Y.shape[1]
+        net = self._network(layer_units, dtype)
+        return net, X, Y, sample_weight
+
+    # ---------------------------------------------------------------- fitting
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the network to data ``X`` and targets ``y`` by backpropagation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets: class labels (classifier) or real values (regressor).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples; integer weights act as repeated samples.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=False)
+
+    def _fit(self, X, y, sample_weight, incremental):
+        net, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._fit_stochastic(net, X, Y, sample_weight, incremental)
+        else:
+            self._fit_lbfgs(net, X, Y, sample_weight)
+        if not np.isfinite(net.params).all():
+            raise ValueError(
+                "Solver produced non-finite parameter weights. The input data may "
+                "contain large values and need to be preprocessed (e.g. with "
+                "StandardScaler), or learning_rate_init may be too large."
+            )
+        return self
+
+    def _check_partial_fit_allowed(self):
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            raise AttributeError(
+                f"partial_fit is only available for stochastic optimizers; "
+                f"solver={self.solver!r} is not stochastic. Use solver='sgd' or "
+                "solver='adam'."
+            )
+        return True
+
+    def _make_optimizer(self, net):
+        if self.solver == "sgd":
+            return SGD(
+                net.params.size,
+                net.dtype,
+                self.learning_rate_init,
+                self.learning_rate,
+                self.momentum,
+                self.nesterovs_momentum,
+                self.power_t,
+            )
+        return Adam(
+            net.params.size,
+            net.dtype,
+            self.learning_rate_init,
+            self.beta_1,
+            self.beta_2,
+            self.epsilon,
+        )
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn(
+                f"batch_size={self.batch_size} is larger than the {n_samples} "
+                "training samples; it is clipped to the number of samples.",
+                UserWarning,
+            )
+        return int(np.clip(self.batch_size, 1, n_samples))
+
+    def _fit_stochastic(self, net, X, Y, sample_weight, incremental):
+        if self.early_stopping and incremental:
+            raise ValueError(
+                "partial_fit does not support early_stopping=True: there is no "
+                "held-out set in a single pass. Set early_stopping=False, or use fit."
+            )
+        if incremental and self._optimizer is not None:
+            optimizer = self._optimizer
+        else:
+            optimizer = self._optimizer = self._make_optimizer(net)
+
+        if self.early_stopping:
+            stratify = None
+            if is_classifier(self) and self.n_outputs_ == 1:
+                stratify = self._targets_for_score(Y)
+            train, val = _train_validation_split(
+                X, Y, sample_weight, stratify, self.validation_fraction,
+                self._random_state,
+            )
+            if val[0].shape[0] < 2:
+                raise ValueError(
+                    "The validation set is too small: "
+                    f"{val[0].shape[0]} sample(s). Increase 'validation_fraction' "
+                    "or the size of your dataset."
+                )
+            if self._best_params is None or self._best_params.shape != net.params.shape:
+                # Nothing better seen yet: the starting weights are the best.
+                self._best_params = net.params.copy()
+        else:
+            train, val = (X, Y, sample_weight), None
+
+        n_samples = train[0].shape[0]
+        batch_size = self._batch_size(n_samples)
+        order = np.arange(n_samples)
+        self.n_iter_ = 0
+        try:
+            for _ in range(self.max_iter):
+                if self.shuffle:
+                    order = shuffle(order, random_state=self._random_state)
+                loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(loss)
+                self.gradient_norms_ = np.vstack([self.gradient_norms_, norms])
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                self._end_epoch(net, val)
+                optimizer.iteration_ends(self.t_)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    what = "Validation score" if self.early_stopping else "Training loss"
+                    msg = (
+                        f"{what} did not improve more than tol={self.tol:f} for "
+                        f"{self.n_iter_no_change} consecutive epochs."
+                    )
+                    if optimizer.trigger_stopping(msg, self.verbose):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(
+                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                        "reached and the optimization hasn't converged yet.",
+                        ConvergenceWarning,
+                    )
+        except KeyboardInterrupt:
+            warnings.warn("Training interrupted by user.")
+        if self.early_stopping:
+            net.params[...] = self._best_params
+
+    def _run_epoch(self, net, optimizer, train, order, batch_size):
+        """One pass over the training rows in mini-batches; mean loss and norms."""
+        X, Y, sw = train
+        n = X.shape[0]
+        total, norms, n_batches = 0.0, 0.0, 0
+        alpha = float(self.alpha)
+        for batch in gen_batches(n, batch_size):
+            if self.shuffle:
+                idx = order[batch]
+                Xb, Yb = _take_rows(X, idx), Y[idx]
+                swb = None if sw is None else sw[idx]
+            else:
+                Xb, Yb = X[batch], Y[batch]
+                swb = None if sw is None else sw[batch]
+            total += net.loss_gradient(Xb, Yb, swb, alpha) * (batch.stop - batch.start)
+            norms = norms + net.coef_grad_norms()
+            n_batches += 1
+            optimizer.update(net.params, net.grad)
+        return total / n, norms / n_batches
+
+    def _end_epoch(self, net, val):
+        """Early-stopping or training-loss bookkeeping after an epoch."""
+        if val is None:
+            last = self.loss_curve_[-1]
+            if last > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if last < self.best_loss_:
+                self.best_loss_ = last
+            return
+        X_val, Y_val, sw_val = val
+        out = self._forward(X_val)
+        if np.isfinite(out).all():
+            score = self._score_predictions(
+                self._targets_for_score(Y_val), self._predict_from_output(out), sw_val
+            )
+            val_loss = self._loss.value(Y_val, out, sw_val)
+        else:
+            score = val_loss = np.nan
+        self.validation_scores_.append(score)
+        self.validation_loss_curve_.append(val_loss)
+        if self.verbose:
+            print(f"Validation score: {score:f}")
+        if score < self.best_validation_score_ + self.tol:
+            self._no_improvement_count += 1
+        else:
+            self._no_improvement_count = 0
+        if score > self.best_validation_score_:
+            self.best_validation_score_ = score
+            self._best_params = net.params.copy()
+
+    def _fit_lbfgs(self, net, X, Y, sample_weight):
+        alpha = float(self.alpha)
+        rows = []
+
+        def fun(x):
+            net.params[...] = x
+            loss = net.loss_gradient(X, Y, sample_weight, alpha)
+            return loss, net.grad.astype(np.float64)
+
+        def callback(intermediate_result):
+            rows.append(net.coef_grad_norms())
+            if self.verbose:
+                print(f"Iteration {len(rows)}, loss = {intermediate_result.fun:.8f}")
+
+        res = minimize_lbfgs(
+            fun,
+            net.params.astype(np.float64),
+            max_iter=self.max_iter,
+            max_fun=self.max_fun,
+            tol=self.tol,
+            callback=callback,
+        )
+        self.n_iter_ = min(res.nit, self.max_iter)
+        if res.status != 0:
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                f"(status={res.status}): {res.message}. Increase max_iter or "
+                "max_fun, or scale the data (e.g. with StandardScaler).",
+                ConvergenceWarning,
+            )
+        net.params[...] = res.x
+        self.loss_ = float(res.fun)
+        if rows:
+            self.gradient_norms_ = np.vstack([self.gradient_norms_, rows])
+
+    # -------------------------------------------------------------- predicting
+    def _forward(self, X):
+        return forward(
+            X,
+            self.coefs_,
+            self.intercepts_,
+            self.activations_,
+            self.activation_params_,
+            self._loss,
+        )
+
+    def _validated_output(self, X):
+        check_is_fitted(self)
+        X = validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=(np.float64, np.float32),
+            reset=False,
+        )
+        return self._forward(X.astype(self.coefs_[0].dtype, copy=False))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

@@ -1,0 +1,417 @@
+"""Activation functions θ of the lecture's table, as pluggable objects.
+
+An activation maps a layer's signal ``S`` (the lecture's ``s^(l)``, one row per sample)
+to its output ``O = θ(S)`` and gives the elementwise derivative ``θ'(S)`` that the δ
+recursion multiplies in::
+
+    δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l))
+
+Write your own by subclassing :class:`Activation` and implementing :meth:`forward`
+and :meth:`derivative`. Activations are parameters of an estimator, so they follow
+scikit-learn's conventions: constructor arguments are stored unchanged, which makes
+``clone``, ``get_params`` and ``GridSearchCV`` (``activation__alpha``) work.
+
+An activation with trainable per-unit parameters (:class:`PReLU`) subclasses
+:class:`ParametricActivation`; the network keeps those parameters in its flat
+parameter vector, so optimizers update them and the gradient check covers them.
+"""
+
+import numpy as np
+from scipy.special import erf, expit
+from sklearn.base import BaseEstimator
+
+__all__ = [
+    "ACTIVATIONS",
+    "ELU",
+    "GELU",
+    "Activation",
+    "Identity",
+    "LeakyReLU",
+    "Logistic",
+    "PReLU",
+    "ParametricActivation",
+    "ReLU",
+    "Softplus",
+    "Tanh",
+    "get_activation",
+]
+
+
+class Activation(BaseEstimator):
+    """Base class of an elementwise activation function θ.
+
+    Subclasses implement :meth:`forward` and :meth:`derivative`. Both receive and
+    return arrays of the same shape ``(n_samples, n_units)``; they must not modify
+    their inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.activations import Activation
+    >>> class Swish(Activation):
+    ...     def forward(self, s):
+    ...         return s / (1 + np.exp(-s))
+    ...     def derivative(self, s, o):
+    ...         sig = 1 / (1 + np.exp(-s))
+    ...         return sig + o * (1 - sig)
+    >>> Swish().forward(np.array([0.0]))
+    array([0.])
+    """
+
+    #: Name used in messages and in ``repr``; built-ins also accept it as a string.
+    name = None
+
+    def forward(self, s):
+        """Compute ``θ(s)`` elementwise.
+
+        Parameters
+        ----------
+        s : ndarray
+            The layer's signal.
+
+        Returns
+        -------
+        o : ndarray
+            The layer's output, same shape and dtype as ``s``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement forward(self, s)."
+        )
+
+    def derivative(self, s, o):
+        """Compute ``∂θ/∂s`` elementwise.
+
+        Parameters
+        ----------
+        s : ndarray
+            The layer's signal.
+        o : ndarray
+            ``θ(s)``, passed so that derivatives expressed through the output
+            (tanh: ``1 - o²``, logistic: ``o(1 - o)``) need not recompute it.
+
+        Returns
+        -------
+        d : ndarray
+            The derivative, same shape as ``s``.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement derivative(self, s, o)."
+        )
+
+    def _needs_signal(self):
+        # Whether derivative() reads ``s``; when it does not, the network can let
+        # the forward pass overwrite S with O and save a buffer.
+        return True
+
+
+class ParametricActivation(Activation):
+    """Base class of an activation with trainable parameters per unit.
+
+    The parameters of one layer are an array ``theta`` of shape
+    ``(n_parameters, n_units)``. The network stores them in its flat parameter
+    vector; :meth:`forward`, :meth:`derivative` and :meth:`parameter_gradient`
+    receive them.
+    """
+
+    #: Number of trainable parameters per unit.
+    n_parameters = 1
+
+    def init_parameters(self, n_units, dtype):
+        """Return the initial parameters of one layer.
+
+        Parameters
+        ----------
+        n_units : int
+            Units in the layer.
+        dtype : dtype
+            Floating dtype of the network.
+
+        Returns
+        -------
+        theta : ndarray of shape (n_parameters, n_units)
+            Initial parameters.
+        """
+        raise NotImplementedError
+
+    def forward(self, s, theta):
+        """Compute ``θ(s; theta)`` elementwise.
+
+        Parameters
+        ----------
+        s : ndarray of shape (n_samples, n_units)
+            The layer's signal.
+        theta : ndarray of shape (n_parameters, n_units)
+            The layer's activation parameters.
+
+        Returns
+        -------
+        o : ndarray
+            The layer's output.
+        """
+        raise NotImplementedError
+
+    def derivative(self, s, o, theta):
+        """Compute ``∂θ/∂s`` elementwise.
+
+        Parameters
+        ----------
+        s, o : ndarray of shape (n_samples, n_units)
+            The layer's signal and output.
+        theta : ndarray of shape (n_parameters, n_units)
+            The layer's activation parameters.
+
+        Returns
+        -------
+        d : ndarray
+            The derivative.
+        """
+        raise NotImplementedError
+
+    def parameter_gradient(self, s, o, theta, grad_o):
+        """Gradient of the loss with respect to ``theta``.
+
+        Parameters
+        ----------
+        s, o : ndarray of shape (n_samples, n_units)
+            The layer's signal and output.
+        theta : ndarray of shape (n_parameters, n_units)
+            The layer's activation parameters.
+        grad_o : ndarray of shape (n_samples, n_units)
+            ``∂ℓ/∂o``, the loss gradient flowing into this layer's output.
+
+        Returns
+        -------
+        grad_theta : ndarray of shape (n_parameters, n_units)
+            ``Σ_rows grad_o ⊙ ∂o/∂theta``.
+        """
+        raise NotImplementedError
+
+
+class Identity(Activation):
+    """Identity, ``θ(s) = s``; ``θ'(s) = 1``."""
+
+    name = "identity"
+
+    def forward(self, s):  # noqa: D102
+        return s.copy()
+
+    def derivative(self, s, o):  # noqa: D102
+        return np.ones_like(s)
+
+    def _needs_signal(self):
+        return False
+
+
+class Logistic(Activation):
+    """Logistic sigmoid, ``θ(s) = 1 / (1 + e^{-s})``; ``θ'(s) = o (1 - o)``.
+
+    Computed with :func:`scipy.special.expit`, which does not overflow.
+    """
+
+    name = "logistic"
+
+    def forward(self, s):  # noqa: D102
+        return expit(s)
+
+    def derivative(self, s, o):  # noqa: D102
+        return o * (1 - o)
+
+    def _needs_signal(self):
+        return False
+
+
+class Tanh(Activation):
+    """Hyperbolic tangent, ``θ(s) = tanh(s)``; ``θ'(s) = 1 - o²`` (the lecture's)."""
+
+    name = "tanh"
+
+    def forward(self, s):  # noqa: D102
+        return np.tanh(s)
+
+    def derivative(self, s, o):  # noqa: D102
+        return 1 - o * o
+
+    def _needs_signal(self):
+        return False
+
+
+class ReLU(Activation):
+    """Rectified linear unit, ``θ(s) = max(0, s)``; ``θ'(s) = 1[s > 0]``."""
+
+    name = "relu"
+
+    def forward(self, s):  # noqa: D102
+        return np.maximum(s, 0)
+
+    def derivative(self, s, o):  # noqa: D102
+        # o > 0 exactly where s > 0, so the output suffices.
+        return (o > 0).astype(o.dtype)
+
+    def _needs_signal(self):
+        return False
+
+
+class LeakyReLU(Activation):
+    """Leaky ReLU, ``θ(s) = s`` if ``s >= 0`` else ``alpha·s``.
+
+    Parameters
+    ----------
+    alpha : float, default=0.01
+        Slope for negative signals.
+    """
+
+    name = "leaky_relu"
+
+    def __init__(self, alpha=0.01):
+        self.alpha = alpha
+
+    def forward(self, s):  # noqa: D102
+        return np.where(s >= 0, s, s * s.dtype.type(self.alpha))
+
+    def derivative(self, s, o):  # noqa: D102
+        return np.where(s >= 0, 1, self.alpha).astype(s.dtype, copy=False)
+
+
+class ELU(Activation):
+    """Exponential linear unit, ``θ(s) = s`` if ``s > 0`` else ``alpha·(e^s - 1)``.
+
+    Parameters
+    ----------
+    alpha : float, default=1.0
+        Scale of the negative part.
+    """
+
+    name = "elu"
+
+    def __init__(self, alpha=1.0):
+        self.alpha = alpha
+
+    def forward(self, s):  # noqa: D102
+        # expm1 of the clipped signal: no overflow for large positive s.
+        neg = np.expm1(np.minimum(s, 0)) * s.dtype.type(self.alpha)
+        return np.where(s > 0, s, neg)
+
+    def derivative(self, s, o):  # noqa: D102
+        # For s <= 0, θ'(s) = alpha·e^s = o + alpha.
+        return np.where(s > 0, 1, o + s.dtype.type(self.alpha)).astype(
+            s.dtype, copy=False
+        )
+
+
+_SQRT_HALF = np.sqrt(0.5)
+_INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
+
+
+class GELU(Activation):
+    """Gaussian error linear unit, ``θ(s) = s·Φ(s)`` with the exact ``erf`` form.
+
+    ``θ'(s) = Φ(s) + s·φ(s)`` where ``φ`` is the standard normal density.
+    """
+
+    name = "gelu"
+
+    def forward(self, s):  # noqa: D102
+        return s * (0.5 * (1 + erf(s * s.dtype.type(_SQRT_HALF))))
+
+    def derivative(self, s, o):  # noqa: D102
+        cdf = 0.5 * (1 + erf(s * s.dtype.type(_SQRT_HALF)))
+        # exp(-s²/2) underflows to 0 for large |s|, which is the right limit;
+        # s² itself is computed on the clipped signal so it cannot overflow.
+        sc = np.clip(s, -40, 40)
+        pdf = np.exp(-0.5 * sc * sc) * s.dtype.type(_INV_SQRT_2PI)
+        return cdf + sc * pdf
+
+
+class Softplus(Activation):
+    """Softplus, ``θ(s) = ln(1 + e^s)`` via ``logaddexp``; ``θ'(s) = σ(s)``."""
+
+    name = "softplus"
+
+    def forward(self, s):  # noqa: D102
+        return np.logaddexp(s.dtype.type(0), s)
+
+    def derivative(self, s, o):  # noqa: D102
+        return expit(s)
+
+
+class PReLU(ParametricActivation):
+    """Parametric ReLU, ``θ(s) = s`` if ``s >= 0`` else ``a·s``, ``a`` learned per unit.
+
+    The slopes ``a`` are trained by backpropagation with the weights:
+    ``∂ℓ/∂a_j = Σ_rows ∂ℓ/∂o_j · min(s_j, 0)``. They are not L2-penalised.
+
+    Parameters
+    ----------
+    init : float, default=0.25
+        Initial slope of every unit (He et al., 2015).
+    """
+
+    name = "prelu"
+    n_parameters = 1
+
+    def __init__(self, init=0.25):
+        self.init = init
+
+    def init_parameters(self, n_units, dtype):  # noqa: D102
+        return np.full((1, n_units), self.init, dtype=dtype)
+
+    def forward(self, s, theta):  # noqa: D102
+        return np.where(s >= 0, s, s * theta[0])
+
+    def derivative(self, s, o, theta):  # noqa: D102
+        return np.where(s >= 0, np.ones_like(s), np.broadcast_to(theta[0], s.shape))
+
+    def parameter_gradient(self, s, o, theta, grad_o):  # noqa: D102
+        return np.einsum("ij,ij->j", grad_o, np.minimum(s, 0))[np.newaxis, :]
+
+
+ACTIVATIONS = {
+    "identity": Identity,
+    "logistic": Logistic,
+    "sigmoid": Logistic,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": LeakyReLU,
+    "elu": ELU,
+    "gelu": GELU,
+    "softplus": Softplus,
+    "prelu": PReLU,
+}
+
+
+def get_activation(activation):
+    """Return an :class:`Activation` for a name or an activation object.
+
+    Parameters
+    ----------
+    activation : str or Activation
+        A name from :data:`ACTIVATIONS` or an :class:`Activation` instance.
+
+    Returns
+    -------
+    activation : Activation
+        A fresh object for a name; the object itself otherwise.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown.
+    TypeError
+        If ``activation`` is neither a string nor an :class:`Activation`.
+    """
+    if isinstance(activation, Activation):
+        return activation
+    if isinstance(activation, str):
+        try:
+            return ACTIVATIONS[activation]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown activation {activation!r}. Use one of "
+                f"{sorted(ACTIVATIONS)}, or an instance of a subclass of "
+                "skbackprop.activations.Activation."
+            ) from None
+    raise TypeError(
+        "activation must be a name such as 'relu' or an instance of "
+        f"skbackprop.activations.Activation, got {activation!r} of type "
+        f"{type(activation).__name__}."
+    )

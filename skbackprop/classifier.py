@@ -1,0 +1,334 @@
+"""BackpropClassifier: a drop-in superset of scikit-learn's MLPClassifier."""
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.metrics import accuracy_score
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from . import _docs
+from ._base import BaseBackprop
+from ._compat import _fit_context
+from .losses import BinaryLogLoss, SoftmaxLogLoss
+
+
+def _balanced_weights(labels, sample_weight):
+    """Per-row weights ``Σw / (n_classes · Σ_{class} w)`` for one column of labels.
+
+    Counting with the sample weights keeps integer weights equivalent to repeated
+    rows.
+    """
+    classes, inverse = np.unique(labels, return_inverse=True)
+    sw = np.ones(len(labels)) if sample_weight is None else sample_weight
+    per_class = np.bincount(inverse, weights=sw, minlength=len(classes))
+    with np.errstate(divide="ignore"):
+        class_w = np.where(per_class > 0, sw.sum() / (len(classes) * per_class), 0.0)
+    return class_w[inverse]
+
+
+class BackpropClassifier(ClassifierMixin, BaseBackprop):
+    __doc__ = f"""Neural network classifier trained by backpropagation.
+
+    Same parameters, defaults, attributes and behaviour as scikit-learn's
+    :class:`~sklearn.neural_network.MLPClassifier`, plus pluggable activations,
+    ``class_weight``, ``validation_loss_curve_`` and ``gradient_norms_``. Binary
+    and multilabel targets use a logistic output, multiclass a softmax; the loss is
+    the cross-entropy.
+
+    Parameters
+    ----------
+    {_docs.HIDDEN_PARAMS}
+
+    {_docs.COMMON_PARAMS}
+
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``. "balanced" uses
+        ``Σw / (n_classes · Σ_{{class}} w)``. For multilabel targets, "balanced"
+        applies per label column, and a dict form is a list of dicts (one per
+        column) as in :func:`sklearn.utils.class_weight.compute_sample_weight`.
+
+    Attributes
+    ----------
+    classes_ : ndarray or list of ndarray
+        Class labels (for multilabel, the label columns).
+
+    {_docs.COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    BackpropRegressor : The regressor on the same core.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from skbackprop import BackpropClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = BackpropClassifier(hidden_layer_sizes=(16,), activation="tanh",
+    ...                          solver="lbfgs", random_state=0).fit(X, y)
+    >>> clf.predict(X[:3])
+    array([0, 0, 0])
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBackprop._parameter_constraints,
+        "class_weight": [dict, list, StrOptions({"balanced"}), None],
+    }
+
+    def __init__(
+        self,
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+        class_weight=None,
+    ):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.class_weight = class_weight
+
+    # ------------------------------------------------------------ targets
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            binarizer = LabelBinarizer().fit(y)
+            if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+                raise ValueError(
+                    "The classifier needs samples of at least 2 classes in y; got "
+                    f"only one class: {binarizer.classes_[0]!r}. Check your labels, "
+                    "or use partial_fit with classes=... if other classes come later."
+                )
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        else:
+            classes = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(classes) != set(self.classes_):
+                    raise ValueError(
+                        "warm_start can only be used where `y` has the same classes "
+                        f"as in the previous call to fit. Previously got "
+                        f"{self.classes_}, `y` has {classes}. Set warm_start=False "
+                        "to start a new model."
+                    )
+            elif len(np.setdiff1d(classes, self.classes_, assume_unique=True)):
+                raise ValueError(
+                    f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                    f"{self.classes_}. 'y' has {classes}. Pass every class in "
+                    "`classes=` on the first call to partial_fit."
+                )
+        return X, self._label_binarizer.transform(y)
+
+    def _fit_sample_weight(self, y, sample_weight, incremental):
+        cw = self.class_weight
+        if cw is None:
+            return sample_weight
+        if isinstance(cw, str):  # "balanced", the only string the constraints allow
+            if incremental:
+                raise ValueError(
+                    "class_weight='balanced' is not supported by partial_fit: a "
+                    "single batch does not show the class frequencies. Compute the "
+                    "weights over all data and pass them as a dict."
+                )
+            Y = np.asarray(y)
+            cols = [Y] if Y.ndim == 1 else [Y[:, k] for k in range(Y.shape[1])]
+            weights = np.prod([_balanced_weights(c, sample_weight) for c in cols], axis=0)
+        else:
+            weights = self._dict_class_weights(cw, y)
+        return weights if sample_weight is None else weights * sample_weight
+
+    def _dict_class_weights(self, class_weight, y):
+        y = np.asarray(y)
+        columns = [(class_weight, y)] if y.ndim == 1 else None
+        if columns is None:
+            if not isinstance(class_weight, list) or len(class_weight) != y.shape[1]:
+                raise ValueError(
+                    "For multilabel y, class_weight must be 'balanced' or a list with "
+                    f"one dict per label column ({y.shape[1]}); got {class_weight!r}."
+                )
+            columns = [(cw, y[:, k]) for k, cw in enumerate(class_weight)]
+        known = set(self.classes_) if y.ndim == 1 else {0, 1}
+        weights = np.ones(y.shape[0])
+        for cw, labels in columns:
+            if not isinstance(cw, dict):
+                raise ValueError(
+                    f"class_weight must be a dict, 'balanced' or None; got {cw!r}."
+                )
+            unknown = [c for c in cw if c not in known]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has keys {unknown} that are not classes of y "
+                    f"({sorted(known)}); use the labels of y as keys."
+                )
+            weights *= np.array([float(cw.get(c, 1.0)) for c in labels])
+        return weights
+
+    def _make_loss(self):
+        if self._label_binarizer.y_type_ == "multiclass":
+            return SoftmaxLogLoss()
+        return BinaryLogLoss()
+
+    def _predict_from_output(self, out):
+        if self.n_outputs_ == 1:
+            out = out.ravel()
+        return self._label_binarizer.inverse_transform(out)
+
+    def _targets_for_score(self, Y):
+        Y = Y.ravel() if self.n_outputs_ == 1 else Y
+        return self._label_binarizer.inverse_transform(Y)
+
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
+
+    # ------------------------------------------------------------ public API
+    @available_if(lambda est: est._check_partial_fit_allowed())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """Update the model with one pass over ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_labels)
+            Target labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+        classes : array-like of shape (n_classes,), default=None
+            All classes across calls; required on the first call (not for
+            multilabel targets), ignored after.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            if classes is None and not type_of_target(y).startswith("multilabel"):
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit, e.g. "
+                    "classes=np.unique(y_all)."
+                )
+            binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                binarizer.fit(y)
+            else:
+                binarizer.fit(classes)
+            self._label_binarizer = binarizer
+            self.classes_ = binarizer.classes_
+        elif classes is not None and not np.array_equal(
+            np.sort(np.asarray(classes)), np.sort(np.asarray(self.classes_))
+        ):
+            raise ValueError(
+                f"`classes={classes}` is not the same as on the first call to "
+                f"partial_fit ({self.classes_})."
+            )
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_labels)
+            Predicted classes.
+        """
+        return self._predict_from_output(self._validated_output(X))
+
+    def predict_proba(self, X):
+        """Class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
+        out = self._validated_output(X)
+        if self.n_outputs_ == 1:
+            p = out.ravel()
+            return np.vstack([1 - p, p]).T
+        return out
+
+    def predict_log_proba(self, X):
+        """Logarithm of the class probabilities.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            ``log(predict_proba(X))``.
+        """
+        proba = self.predict_proba(X)
+        return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags

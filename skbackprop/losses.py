@@ -1,0 +1,155 @@
+"""Losses paired with their output activation, giving the lecture's base case δ^(L).
+
+Each loss is fused with its canonical output activation (its *link*), so the output
+delta is simply ``P - Y`` (the lecture's ``δ^(L) = 2(o - y)`` for squared error is
+twice ours because scikit-learn's squared error is ``½·mean((o - y)²)``):
+
+============== =================== ==============================
+loss           output activation   δ^(L) per sample and output
+============== =================== ==============================
+squared_error  identity            ``(p - y) / n_outputs``
+poisson        exp                 ``p - y``
+binary log     logistic            ``p - y``
+softmax log    softmax             ``p - y``
+============== =================== ==============================
+
+Values follow scikit-learn's MLP exactly: weighted means over samples; squared error
+is averaged over outputs, the others are summed over outputs. The squared-error delta
+is divided by ``n_outputs`` so that it is the true gradient of that value
+(scikit-learn's MLP omits the division; with one output the two agree).
+"""
+
+import numpy as np
+from scipy.special import expit, xlogy
+
+__all__ = ["BinaryLogLoss", "Loss", "PoissonLoss", "SoftmaxLogLoss", "SquaredError"]
+
+
+def _weighted_mean(values, sample_weight):
+    """Weighted mean over rows (axis 0), one value per output column."""
+    if sample_weight is None:
+        return values.mean(axis=0)
+    return sample_weight @ values / sample_weight.sum()
+
+
+class Loss:
+    """A loss ``ℓ(y, p)`` with its output activation ``p = link(s)``.
+
+    Subclasses set :attr:`out_activation` and implement :meth:`link`, :meth:`value`
+    and :meth:`output_delta`.
+    """
+
+    #: Name of the output activation, as in scikit-learn's ``out_activation_``.
+    out_activation = None
+
+    def link(self, s):
+        """Apply the output activation to the last layer's signal, in place.
+
+        Parameters
+        ----------
+        s : ndarray of shape (n_samples, n_outputs)
+            Signal of the output layer; overwritten.
+
+        Returns
+        -------
+        p : ndarray
+            ``s`` itself, now holding the outputs.
+        """
+        raise NotImplementedError
+
+    def value(self, y, p, sample_weight=None):
+        """Loss of outputs ``p`` against targets ``y`` (without the L2 term).
+
+        Parameters
+        ----------
+        y : ndarray of shape (n_samples, n_outputs)
+            Targets (encoded as floats).
+        p : ndarray of shape (n_samples, n_outputs)
+            Network outputs.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        loss : float
+        """
+        raise NotImplementedError
+
+    def output_delta(self, y, p):
+        """Return ``∂ℓ_i/∂s^(L)`` per sample, before weighting and averaging.
+
+        Parameters
+        ----------
+        y, p : ndarray of shape (n_samples, n_outputs)
+            Targets and outputs.
+
+        Returns
+        -------
+        delta : ndarray of shape (n_samples, n_outputs)
+            A new array.
+        """
+        return p - y
+
+
+class SquaredError(Loss):
+    """Half squared error, ``½·mean((p - y)²)``, with identity output."""
+
+    out_activation = "identity"
+
+    def link(self, s):  # noqa: D102
+        return s
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        diff = y - p
+        return 0.5 * float(_weighted_mean(diff * diff, sample_weight).mean())
+
+    def output_delta(self, y, p):  # noqa: D102
+        delta = p - y
+        if delta.shape[1] > 1:
+            delta /= delta.shape[1]
+        return delta
+
+
+class PoissonLoss(Loss):
+    """Half Poisson deviance with log link (exponential output)."""
+
+    out_activation = "exp"
+
+    def link(self, s):  # noqa: D102
+        return np.exp(s, out=s)
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        dev = xlogy(y, y / p) - y + p
+        return float(_weighted_mean(dev, sample_weight).sum())
+
+
+class BinaryLogLoss(Loss):
+    """Binary cross-entropy per output with logistic output (binary, multilabel)."""
+
+    out_activation = "logistic"
+
+    def link(self, s):  # noqa: D102
+        return expit(s, out=s)
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        eps = np.finfo(p.dtype).eps
+        p = np.clip(p, eps, 1 - eps)
+        ll = xlogy(y, p) + xlogy(1 - y, 1 - p)
+        return -float(_weighted_mean(ll, sample_weight).sum())
+
+
+class SoftmaxLogLoss(Loss):
+    """Categorical cross-entropy with softmax output (multiclass)."""
+
+    out_activation = "softmax"
+
+    def link(self, s):  # noqa: D102
+        s -= s.max(axis=1, keepdims=True)
+        np.exp(s, out=s)
+        s /= s.sum(axis=1, keepdims=True)
+        return s
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        eps = np.finfo(p.dtype).eps
+        p = np.clip(p, eps, 1 - eps)
+        return -float(_weighted_mean(xlogy(y, p), sample_weight).sum())

@@ -1,0 +1,287 @@
+"""The backprop core: the lecture's forward pass, δ recursion and ``G = δ oᵀ``, batched.
+
+Notation (lecture → code), one row per sample:
+
+* ``o^(0) = x``                      → ``O[0] = X``
+* ``s^(l) = W^(l) o^(l-1)``          → ``S[l] = O[l-1] @ coefs[l-1] + intercepts[l-1]``
+* ``o^(l) = θ(s^(l))``               → ``O[l] = activations[l-1].forward(S[l])``
+* ``δ^(L) = ∂ℓ/∂s^(L)``              → ``D = loss.output_delta(Y, O[L]) · w / Σw``
+* ``δ^(l) = W^(l+1)ᵀ δ^(l+1) ⊙ θ'``  → ``D = (D @ coefs[l].T) * θ'(S[l], O[l])``
+* ``G^(l) = δ^(l) o^(l-1)ᵀ``         → ``grad coefs[l-1] = O[l-1].T @ D``,
+  ``grad intercepts[l-1] = D.sum(0)``
+
+The lecture's ``W^(l)`` of shape ``[d^(l), d^(l-1)+1]`` with the bias in column 0 is
+``coefs[l-1] = W^(l)[:, 1:].T`` and ``intercepts[l-1] = W^(l)[:, 0]``.
+
+All trainable parameters live in one flat vector :attr:`Network.params` (coefficients
+of every layer first, then intercepts, then activation parameters such as PReLU
+slopes); ``coefs``, ``intercepts`` and ``activation_params`` are views into it, and
+:attr:`Network.grad` has the same layout. An optimizer therefore updates everything
+in a few vectorized operations.
+
+This module imports numpy and scipy only.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+from .activations import ParametricActivation
+
+__all__ = ["Network", "forward"]
+
+
+def _dot(a, b):
+    """``a @ b`` that also accepts a scipy sparse ``a`` and returns an ndarray."""
+    if sp.issparse(a):
+        return np.asarray(a @ b)
+    return a @ b
+
+
+def _apply(activation, s, theta):
+    """Forward of a hidden activation, with its parameters if it has any."""
+    if theta is None:
+        return activation.forward(s)
+    return activation.forward(s, theta)
+
+
+def forward(X, coefs, intercepts, activations, activation_params, loss):
+    """Propagate ``X`` through the network and return the output layer.
+
+    This is the prediction path: it keeps no intermediate layers.
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        Input rows.
+    coefs, intercepts : list of ndarray
+        Weights of each layer, as in the estimators' ``coefs_`` and ``intercepts_``.
+    activations : list of Activation
+        Hidden activations, one per hidden layer.
+    activation_params : list of (ndarray or None)
+        Parameters of parametric activations, one entry per hidden layer.
+    loss : Loss
+        Provides the output activation (``loss.link``).
+
+    Returns
+    -------
+    out : ndarray of shape (n_samples, n_outputs)
+        Output of the last layer.
+    """
+    o = X
+    last = len(coefs) - 1
+    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+        s = _dot(o, W)
+        s += b
+        o = loss.link(s) if i == last else _apply(activations[i], s, activation_params[i])
+    return o
+
+
+class Network:
+    """A fully connected network trained by backpropagation.
+
+    Parameters
+    ----------
+    layer_units : list of int
+        ``[d^(0), d^(1), ..., d^(L)]``: inputs, hidden units, outputs.
+    activations : list of Activation
+        One per hidden layer (``len(layer_units) - 2`` of them).
+    loss : Loss
+        Loss fused with the output activation.
+    dtype : dtype
+        Floating dtype of parameters and computations.
+
+    Attributes
+    ----------
+    params : ndarray of shape (n_params,)
+        All trainable parameters, flat.
+    grad : ndarray of shape (n_params,)
+        Gradient of the last :meth:`loss_gradient` call, same layout.
+    coefs, intercepts : list of ndarray
+        Views of ``params`` per layer.
+    activation_params : list of (ndarray or None)
+        Views of ``params`` for parametric activations, ``None`` elsewhere.
+    grad_coefs, grad_intercepts, grad_activation_params : list
+        The same views into ``grad``.
+    n_coef : int
+        Number of coefficients; ``params[:n_coef]`` are exactly the L2-penalised
+        weights.
+    """
+
+    def __init__(self, layer_units, activations, loss, dtype):
+        self.layer_units = list(layer_units)
+        self.activations = list(activations)
+        self.loss = loss
+        self.dtype = np.dtype(dtype)
+        if len(self.activations) != len(self.layer_units) - 2:
+            raise ValueError(
+                f"Got {len(self.activations)} activations for "
+                f"{len(self.layer_units) - 2} hidden layers."
+            )
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        shapes = [(n_in, n_out) for n_in, n_out in pairs]
+        shapes += [(n_out,) for _, n_out in pairs]
+        n_act = []
+        for act, units in zip(self.activations, self.layer_units[1:-1]):
+            if isinstance(act, ParametricActivation):
+                shapes.append((act.n_parameters, units))
+                n_act.append(True)
+            else:
+                n_act.append(False)
+        sizes = [int(np.prod(s)) for s in shapes]
+        self.n_coef = sum(sizes[: len(pairs)])
+        self.params = np.zeros(sum(sizes), dtype=self.dtype)
+        self.grad = np.zeros_like(self.params)
+        self._shapes = shapes
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._parametric = n_act
+        self.coefs, self.intercepts, self.activation_params = self._views(self.params)
+        (
+            self.grad_coefs,
+            self.grad_intercepts,
+            self.grad_activation_params,
+        ) = self._views(self.grad)
+
+    def _views(self, flat):
+        views = [
+            flat[a:b].reshape(shape)
+            for a, b, shape in zip(self._offsets[:-1], self._offsets[1:], self._shapes)
+        ]
+        n_layers = len(self.layer_units) - 1
+        coefs, intercepts = views[:n_layers], views[n_layers : 2 * n_layers]
+        rest = iter(views[2 * n_layers :])
+        act = [next(rest) if p else None for p in self._parametric]
+        return coefs, intercepts, act
+
+    def set_parameters(self, coefs, intercepts, activation_params=None):
+        """Copy per-layer arrays into the flat parameter vector.
+
+        Parameters
+        ----------
+        coefs, intercepts : list of array-like
+            Weights per layer; shapes must match the network's.
+        activation_params : list of (array-like or None), default=None
+            Parameters of parametric activations; ``None`` keeps the current ones.
+
+        Raises
+        ------
+        ValueError
+            If the number of layers or a shape does not match.
+        """
+        groups = [("coefs_", coefs, self.coefs), ("intercepts_", intercepts, self.intercepts)]
+        if activation_params is not None:
+            groups.append(
+                ("activation_params_", activation_params, self.activation_params)
+            )
+        for name, given, views in groups:
+            if len(given) != len(views):
+                raise ValueError(
+                    f"{name} has {len(given)} entries but the network has "
+                    f"{len(views)} layers; assign a list with one array per layer."
+                )
+            for i, (src, dst) in enumerate(zip(given, views)):
+                if dst is None:
+                    continue
+                src = np.asarray(src)
+                if src.shape != dst.shape:
+                    raise ValueError(
+                        f"{name}[{i}] has shape {src.shape}, expected {dst.shape}."
+                    )
+                if src is not dst:
+                    dst[...] = src
+
+    def forward(self, X):
+        """Forward pass keeping every layer's signal and output.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        S, O : list of ndarray
+            ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X).
+        """
+        S, O = [None], [X]
+        last = len(self.coefs) - 1
+        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+            s = _dot(O[-1], W)
+            s += b
+            if i == last:
+                S.append(None)
+                O.append(self.loss.link(s))
+            else:
+                S.append(s)
+                O.append(_apply(self.activations[i], s, self.activation_params[i]))
+        return S, O
+
+    def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0):
+        """Loss at the current parameters and its gradient (into :attr:`grad`).
+
+        The objective is scikit-learn's: the weighted mean loss plus
+        ``alpha / (2 Σw) · Σ‖coefs‖²``.
+
+        Parameters
+        ----------
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Input rows of one batch.
+        Y : ndarray of shape (n_samples, n_outputs)
+            Encoded targets, in the network's dtype.
+        sample_weight : ndarray of shape (n_samples,), default=None
+            Weights of the rows.
+        alpha : float, default=0.0
+            L2 penalty.
+
+        Returns
+        -------
+        loss : float
+            The objective on this batch; :attr:`grad` holds its gradient.
+        """
+        S, O = self.forward(X)
+        n = X.shape[0]
+        sw_sum = n if sample_weight is None else float(sample_weight.sum())
+        coef_flat = self.params[: self.n_coef]
+        loss = self.loss.value(Y, O[-1], sample_weight)
+        loss += 0.5 * alpha * float(coef_flat @ coef_flat) / sw_sum
+
+        # Base case δ^(L): weighted, averaged over the batch.
+        D = self.loss.output_delta(Y, O[-1])
+        if sample_weight is not None:
+            D *= sample_weight[:, np.newaxis]
+        D /= sw_sum
+        for layer in range(len(self.coefs) - 1, -1, -1):
+            # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
+            if sp.issparse(O[layer]):
+                self.grad_coefs[layer][...] = O[layer].T @ D
+            else:
+                np.dot(O[layer].T, D, out=self.grad_coefs[layer])
+            np.sum(D, axis=0, out=self.grad_intercepts[layer])
+            if layer == 0:
+                break
+            # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
+            grad_o = D @ self.coefs[layer].T
+            act = self.activations[layer - 1]
+            theta = self.activation_params[layer - 1]
+            s, o = S[layer], O[layer]
+            if theta is None:
+                grad_o *= act.derivative(s, o)
+            else:
+                self.grad_activation_params[layer - 1][...] = act.parameter_gradient(
+                    s, o, theta, grad_o
+                )
+                grad_o *= act.derivative(s, o, theta)
+            D = grad_o
+        if alpha:
+            self.grad[: self.n_coef] += (alpha / sw_sum) * coef_flat
+        return loss
+
+    def coef_grad_norms(self):
+        """L2 norm of each layer's coefficient gradient in :attr:`grad`.
+
+        Returns
+        -------
+        norms : ndarray of shape (n_layers,)
+        """
+        return np.array(
+            [np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.grad_coefs]
+        )

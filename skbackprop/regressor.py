@@ -1,0 +1,177 @@
+"""BackpropRegressor: a drop-in superset of scikit-learn's MLPRegressor."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.metrics import r2_score
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import column_or_1d, validate_data
+
+from . import _docs
+from ._base import BaseBackprop
+from ._compat import _fit_context
+from .losses import PoissonLoss, SquaredError
+
+
+class BackpropRegressor(RegressorMixin, BaseBackprop):
+    __doc__ = f"""Neural network regressor trained by backpropagation.
+
+    Same parameters, defaults, attributes and behaviour as scikit-learn's
+    :class:`~sklearn.neural_network.MLPRegressor`, plus pluggable activations,
+    ``validation_loss_curve_`` and ``gradient_norms_``. The output layer is the
+    identity for squared error and the exponential for the Poisson loss.
+
+    Parameters
+    ----------
+    loss : {{"squared_error", "poisson"}}, default="squared_error"
+        "squared_error" is ``½·mean((p - y)²)`` (half the lecture's ``(o - y)²``);
+        "poisson" is half the Poisson deviance with a log link (``y >= 0``).
+
+    {_docs.HIDDEN_PARAMS}
+
+    {_docs.COMMON_PARAMS}
+
+    Attributes
+    ----------
+    {_docs.COMMON_ATTRIBUTES}
+
+    See Also
+    --------
+    BackpropClassifier : The classifier on the same core.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop import BackpropRegressor
+    >>> X = np.linspace(-1, 1, 50).reshape(-1, 1)
+    >>> reg = BackpropRegressor(hidden_layer_sizes=(16,), activation="tanh",
+    ...                         solver="lbfgs", random_state=0).fit(X, X.ravel() ** 2)
+    >>> reg.predict([[0.5]]).shape
+    (1,)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseBackprop._parameter_constraints,
+        "loss": [StrOptions({"squared_error", "poisson"})],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        hidden_layer_sizes=(100,),
+        activation="relu",
+        *,
+        solver="adam",
+        alpha=0.0001,
+        batch_size="auto",
+        learning_rate="constant",
+        learning_rate_init=0.001,
+        power_t=0.5,
+        max_iter=200,
+        shuffle=True,
+        random_state=None,
+        tol=1e-4,
+        verbose=False,
+        warm_start=False,
+        momentum=0.9,
+        nesterovs_momentum=True,
+        early_stopping=False,
+        validation_fraction=0.1,
+        beta_1=0.9,
+        beta_2=0.999,
+        epsilon=1e-8,
+        n_iter_no_change=10,
+        max_fun=15000,
+    ):
+        self.loss = loss
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+
+    def _validate_input(self, X, y, incremental, reset):
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            multi_output=True,
+            y_numeric=True,
+            dtype=(np.float64, np.float32),
+            reset=reset,
+        )
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' requires non-negative targets y (counts or rates); "
+                f"got a minimum of {np.min(y)}. Use loss='squared_error' instead."
+            )
+        return X, y
+
+    def _make_loss(self):
+        return PoissonLoss() if self.loss == "poisson" else SquaredError()
+
+    def _predict_from_output(self, out):
+        return out.ravel() if out.shape[1] == 1 else out
+
+    def _targets_for_score(self, Y):
+        return self._predict_from_output(Y)
+
+    def _score_predictions(self, y_true, y_pred, sample_weight):
+        return r2_score(y_true, y_pred, sample_weight=sample_weight)
+
+    @available_if(lambda est: est._check_partial_fit_allowed())
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, sample_weight=None):
+        """Update the model with one pass over ``X``, ``y``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            Predicted values.
+        """
+        return self._predict_from_output(self._validated_output(X))
