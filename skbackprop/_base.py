@@ -6,6 +6,8 @@ and drives an optimizer over :class:`~skbackprop.network.Network` in small piece
 and best-weights bookkeeping), :func:`_train_validation_split` (early-stopping split).
 """
 
+import os
+import sys
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -30,6 +32,18 @@ _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _MAX_SPLIT_UNITS = 10_000_000
 
 
+def _warn(message, category=UserWarning):
+    """Warn with the location of the user's call, outside skbackprop and sklearn."""
+    internal = (
+        os.path.dirname(__file__),
+        os.path.dirname(sys.modules["sklearn"].__file__),
+    )
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 def _take_rows(X, idx):
     """Rows ``idx`` of a dense or sparse matrix."""
     if sp.issparse(X):
@@ -37,56 +51,80 @@ def _take_rows(X, idx):
     return np.take(X, idx, axis=0)
 
 
+def _canonical_order(X, Y):
+    """Return an order of the rows that depends on their values, not positions.
+
+    Rows are sorted by a fixed random projection of ``[X, Y]``: identical rows get
+    identical keys (and are interchangeable), distinct rows almost surely distinct
+    ones. Works for dense and sparse ``X`` in one pass.
+    """
+    rng = np.random.RandomState(0)
+    key = np.asarray(X @ rng.uniform(1, 2, X.shape[1])).ravel()
+    key = key + np.pi * (Y @ rng.uniform(1, 2, Y.shape[1]))
+    return np.argsort(key, kind="stable")
+
+
 def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_state):
     """Split off the early-stopping validation set.
 
-    Without weights this is exactly scikit-learn's MLP split. Integer weights are
-    frequency weights: a weight ``k`` stands for ``k`` copies of the row, and the
-    copies are split as if they were separate rows, so fitting with integer weights
-    equals fitting on repeated rows. Other weights travel with their rows.
+    The split depends on the rows' values, not on their order: rows are put in a
+    canonical order before the random split. Integer weights are frequency weights:
+    a weight ``k`` stands for ``k`` copies of the row and the copies are split as
+    if they were separate rows. So shuffling the data, or replacing repeated rows
+    by integer weights, gives the same split (and the same model). Other weights
+    travel with their rows.
 
     Returns
     -------
     train, validation : tuple of (X, Y, sample_weight)
     """
     n = X.shape[0]
+    order = _canonical_order(X, Y)
     sw = sample_weight
-    if (
-        sw is not None
-        and np.all(sw == np.round(sw))
-        and np.all(sw >= 0)
-        and sw.sum() <= _MAX_SPLIT_UNITS
-    ):
-        units = np.repeat(np.arange(n), sw.astype(np.int64))
+    if sw is None:
+        copies = np.ones(n, dtype=np.int64)
+    elif np.all(sw == np.round(sw)) and sw.sum() <= _MAX_SPLIT_UNITS:
+        copies = sw.astype(np.int64)
+    else:
+        copies = None
+    if copies is not None:
+        units = np.repeat(order, copies[order])
         strat = None if stratify is None else stratify[units]
         tr_units, val_units = train_test_split(
             units, random_state=random_state, test_size=fraction, stratify=strat
         )
         parts = []
         for chosen in (tr_units, val_units):
-            w = np.bincount(chosen, minlength=n)
-            rows = np.flatnonzero(w)
-            parts.append((_take_rows(X, rows), Y[rows], w[rows].astype(sw.dtype)))
+            counts = np.bincount(chosen, minlength=n)
+            rows = np.flatnonzero(counts)
+            w = None if sw is None else counts[rows].astype(sw.dtype)
+            parts.append((_take_rows(X, rows), Y[rows], w))
         return parts[0], parts[1]
-    arrays = [X, Y] if sw is None else [X, Y, sw]
-    split = train_test_split(
-        *arrays, random_state=random_state, test_size=fraction, stratify=stratify
+    strat = None if stratify is None else stratify[order]
+    tr, val = train_test_split(
+        order, random_state=random_state, test_size=fraction, stratify=strat
     )
-    train, val = split[0::2], split[1::2]
-    if sw is None:
-        train, val = (*train, None), (*val, None)
-    return tuple(train), tuple(val)
+    return (
+        (_take_rows(X, tr), Y[tr], sw[tr]),
+        (_take_rows(X, val), Y[val], sw[val]),
+    )
 
 
 class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
     """Base class of the backprop estimators; use the classifier or the regressor."""
 
     _parameter_constraints: dict = {
-        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "activation": [StrOptions(set(ACTIVATIONS)), Activation, list, tuple],
         "solver": [StrOptions({"lbfgs", "sgd", "adam"})],
         "alpha": [Interval(Real, 0, None, closed="left")],
-        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "batch_size": [
+            StrOptions({"auto"}),
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
@@ -108,6 +146,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             Options(Real, {np.inf}),
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
+        "validation_metric": [StrOptions({"score", "loss"})],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -125,14 +164,17 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
 
     @abstractmethod
     def _score_predictions(self, y_true, y_pred, sample_weight):
-        """Validation score (accuracy or R²) of predictions."""
+        """Return the validation score (accuracy or R²) of predictions."""
 
     def _targets_for_score(self, Y):
         """Targets in the form :meth:`_score_predictions` expects."""
         return Y
 
-    def _fit_sample_weight(self, y, sample_weight, incremental):
-        """Sample weights for training (the classifier folds in class weights)."""
+    def _fit_sample_weight(self, Y, sample_weight, incremental):
+        """Sample weights for training from encoded targets ``Y`` (2-D).
+
+        The classifier folds its class weights in here.
+        """
         return sample_weight
 
     # ------------------------------------------------------------ structure
@@ -187,15 +229,19 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         self.activations_ = self._resolve_activations(len(layer_units) - 2)
         rng = self._random_state
         self.coefs_, self.intercepts_ = [], []
-        for i, (fan_in, fan_out) in enumerate(zip(layer_units[:-1], layer_units[1:])):
+        for i, (fan_in, fan_out) in enumerate(
+            zip(layer_units[:-1], layer_units[1:], strict=True)
+        ):
             bound = np.sqrt(self._init_bound_factor(i) / (fan_in + fan_out))
             coef = rng.uniform(-bound, bound, (fan_in, fan_out))
             intercept = rng.uniform(-bound, bound, fan_out)
             self.coefs_.append(coef.astype(dtype, copy=False))
             self.intercepts_.append(intercept.astype(dtype, copy=False))
         self.activation_params_ = [
-            act.init_parameters(units, dtype) if hasattr(act, "init_parameters") else None
-            for act, units in zip(self.activations_, layer_units[1:-1])
+            act.init_parameters(units, dtype)
+            if hasattr(act, "init_parameters")
+            else None
+            for act, units in zip(self.activations_, layer_units[1:-1], strict=True)
         ]
         self._optimizer = None
         self._best_params = None
@@ -207,6 +253,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 self.validation_scores_ = []
                 self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
+                self._best_criterion = -np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
@@ -243,7 +290,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             Y = Y.reshape(-1, 1)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
-        sample_weight = self._fit_sample_weight(y, sample_weight, incremental)
+        sample_weight = self._fit_sample_weight(Y, sample_weight, incremental)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=dtype)
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
@@ -296,6 +343,11 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 f"solver={self.solver!r} is not stochastic. Use solver='sgd' or "
                 "solver='adam'."
             )
+        if self.early_stopping:
+            raise AttributeError(
+                "partial_fit is not available with early_stopping=True: a single "
+                "pass has no held-out set to stop on. Set early_stopping=False."
+            )
         return True
 
     def _make_optimizer(self, net):
@@ -322,7 +374,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         if self.batch_size == "auto":
             return min(200, n_samples)
         if self.batch_size > n_samples:
-            warnings.warn(
+            _warn(
                 f"batch_size={self.batch_size} is larger than the {n_samples} "
                 "training samples; it is clipped to the number of samples.",
                 UserWarning,
@@ -330,11 +382,6 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         return int(np.clip(self.batch_size, 1, n_samples))
 
     def _fit_stochastic(self, net, X, Y, sample_weight, incremental):
-        if self.early_stopping and incremental:
-            raise ValueError(
-                "partial_fit does not support early_stopping=True: there is no "
-                "held-out set in a single pass. Set early_stopping=False, or use fit."
-            )
         if incremental and self._optimizer is not None:
             optimizer = self._optimizer
         else:
@@ -345,7 +392,11 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             if is_classifier(self) and self.n_outputs_ == 1:
                 stratify = self._targets_for_score(Y)
             train, val = _train_validation_split(
-                X, Y, sample_weight, stratify, self.validation_fraction,
+                X,
+                Y,
+                sample_weight,
+                stratify,
+                self.validation_fraction,
                 self._random_state,
             )
             if val[0].shape[0] < 2:
@@ -379,7 +430,9 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 self._end_epoch(net, val)
                 optimizer.iteration_ends(self.t_)
                 if self._no_improvement_count > self.n_iter_no_change:
-                    what = "Validation score" if self.early_stopping else "Training loss"
+                    what = (
+                        "Validation score" if self.early_stopping else "Training loss"
+                    )
                     msg = (
                         f"{what} did not improve more than tol={self.tol:f} for "
                         f"{self.n_iter_no_change} consecutive epochs."
@@ -390,13 +443,13 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 if incremental:
                     break
                 if self.n_iter_ == self.max_iter:
-                    warnings.warn(
+                    _warn(
                         f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                         "reached and the optimization hasn't converged yet.",
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
-            warnings.warn("Training interrupted by user.")
+            _warn("Training interrupted by user.")
         if self.early_stopping:
             net.params[...] = self._best_params
 
@@ -444,11 +497,14 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         self.validation_loss_curve_.append(val_loss)
         if self.verbose:
             print(f"Validation score: {score:f}")
-        if score < self.best_validation_score_ + self.tol:
+        # Higher is better for the criterion: the score, or minus the loss.
+        criterion = score if self.validation_metric == "score" else -val_loss
+        if criterion < self._best_criterion + self.tol:
             self._no_improvement_count += 1
         else:
             self._no_improvement_count = 0
-        if score > self.best_validation_score_:
+        if criterion > self._best_criterion:
+            self._best_criterion = criterion
             self.best_validation_score_ = score
             self._best_params = net.params.copy()
 
@@ -476,7 +532,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         )
         self.n_iter_ = min(res.nit, self.max_iter)
         if res.status != 0:
-            warnings.warn(
+            _warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
                 f"(status={res.status}): {res.message}. Increase max_iter or "
                 "max_fun, or scale the data (e.g. with StandardScaler).",
@@ -488,7 +544,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self.gradient_norms_ = np.vstack([self.gradient_norms_, rows])
 
     # -------------------------------------------------------------- predicting
-    def _forward(self, X):
+    def _forward(self, X, link=True):
         return forward(
             X,
             self.coefs_,
@@ -496,9 +552,10 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self.activations_,
             self.activation_params_,
             self._loss,
+            link=link,
         )
 
-    def _validated_output(self, X):
+    def _validated_output(self, X, link=True):
         check_is_fitted(self)
         X = validate_data(
             self,
@@ -507,7 +564,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             dtype=(np.float64, np.float32),
             reset=False,
         )
-        return self._forward(X.astype(self.coefs_[0].dtype, copy=False))
+        return self._forward(X.astype(self.coefs_[0].dtype, copy=False), link=link)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

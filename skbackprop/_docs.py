@@ -75,7 +75,14 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Epochs without ``tol`` improvement before stopping.
 
     max_fun : int, default=15000
-        Maximum loss evaluations of "lbfgs"."""
+        Maximum loss evaluations of "lbfgs".
+
+    validation_metric : {"score", "loss"}, default="score"
+        What early stopping watches on the validation set: the score (accuracy or
+        R², higher is better; scikit-learn's behaviour) or the loss (lower is
+        better). The loss keeps improving after a coarse score such as accuracy
+        saturates, so "loss" trains until the model stops getting more confident,
+        while "score" restores the first epoch that reached the best score."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

@@ -15,21 +15,7 @@ from ._compat import _fit_context
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
 
-def _balanced_weights(labels, sample_weight):
-    """Per-row weights ``Σw / (n_classes · Σ_{class} w)`` for one column of labels.
-
-    Counting with the sample weights keeps integer weights equivalent to repeated
-    rows.
-    """
-    classes, inverse = np.unique(labels, return_inverse=True)
-    sw = np.ones(len(labels)) if sample_weight is None else sample_weight
-    per_class = np.bincount(inverse, weights=sw, minlength=len(classes))
-    with np.errstate(divide="ignore"):
-        class_w = np.where(per_class > 0, sw.sum() / (len(classes) * per_class), 0.0)
-    return class_w[inverse]
-
-
-class BackpropClassifier(ClassifierMixin, BaseBackprop):
+class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
     __doc__ = f"""Neural network classifier trained by backpropagation.
 
     Same parameters, defaults, attributes and behaviour as scikit-learn's
@@ -103,6 +89,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        validation_metric="score",
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -128,6 +115,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.validation_metric = validation_metric
         self.class_weight = class_weight
 
     # ------------------------------------------------------------ targets
@@ -145,7 +133,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             y = column_or_1d(y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             binarizer = LabelBinarizer().fit(y)
-            if binarizer.y_type_ != "multilabel-indicator" and len(binarizer.classes_) < 2:
+            if (
+                binarizer.y_type_ != "multilabel-indicator"
+                and len(binarizer.classes_) < 2
+            ):
                 raise ValueError(
                     "The classifier needs samples of at least 2 classes in y; got "
                     f"only one class: {binarizer.classes_[0]!r}. Check your labels, "
@@ -171,48 +162,74 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
                 )
         return X, self._label_binarizer.transform(y)
 
-    def _fit_sample_weight(self, y, sample_weight, incremental):
+    def _fit_sample_weight(self, Y, sample_weight, incremental):
         cw = self.class_weight
         if cw is None:
             return sample_weight
-        if isinstance(cw, str):  # "balanced", the only string the constraints allow
-            if incremental:
-                raise ValueError(
-                    "class_weight='balanced' is not supported by partial_fit: a "
-                    "single batch does not show the class frequencies. Compute the "
-                    "weights over all data and pass them as a dict."
-                )
-            Y = np.asarray(y)
-            cols = [Y] if Y.ndim == 1 else [Y[:, k] for k in range(Y.shape[1])]
-            weights = np.prod([_balanced_weights(c, sample_weight) for c in cols], axis=0)
+        # Class index per row and label column: 0/1 per column for multilabel,
+        # else one column indexing classes_.
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            index, n_classes = Y.astype(np.intp), 2
         else:
-            weights = self._dict_class_weights(cw, y)
+            col = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(axis=1)
+            index, n_classes = col.astype(np.intp)[:, np.newaxis], len(self.classes_)
+        if isinstance(cw, str):  # "balanced", the only string the constraints allow
+            weights = self._balanced_weights(
+                index, n_classes, sample_weight, incremental
+            )
+        else:
+            weights = self._dict_class_weights(cw, index)
         return weights if sample_weight is None else weights * sample_weight
 
-    def _dict_class_weights(self, class_weight, y):
-        y = np.asarray(y)
-        columns = [(class_weight, y)] if y.ndim == 1 else None
-        if columns is None:
-            if not isinstance(class_weight, list) or len(class_weight) != y.shape[1]:
-                raise ValueError(
-                    "For multilabel y, class_weight must be 'balanced' or a list with "
-                    f"one dict per label column ({y.shape[1]}); got {class_weight!r}."
-                )
-            columns = [(cw, y[:, k]) for k, cw in enumerate(class_weight)]
-        known = set(self.classes_) if y.ndim == 1 else {0, 1}
-        weights = np.ones(y.shape[0])
-        for cw, labels in columns:
+    def _balanced_weights(self, index, n_classes, sample_weight, incremental):
+        """Row weights ``Σw / (n_classes · Σ_{class} w)`` ("balanced").
+
+        Counting with the sample weights keeps integer weights equivalent to
+        repeated rows. ``partial_fit`` accumulates the counts over all batches
+        seen so far, so a batch is weighted by the frequencies of all data to date.
+        For multilabel targets each label column is balanced and the row weight is
+        the product over columns.
+        """
+        sw = np.ones(index.shape[0]) if sample_weight is None else sample_weight
+        counts = np.stack(
+            [np.bincount(col, weights=sw, minlength=n_classes) for col in index.T]
+        )
+        if incremental and getattr(self, "_class_counts", None) is not None:
+            counts = counts + self._class_counts
+        self._class_counts = counts
+        seen = (counts > 0).sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            class_w = np.where(
+                counts > 0, counts.sum(axis=1, keepdims=True) / (seen * counts), 0.0
+            )
+        return np.prod(class_w[np.arange(index.shape[1]), index], axis=1)
+
+    def _dict_class_weights(self, class_weight, index):
+        """Row weights from a dict (or, for multilabel, a list of dicts per column)."""
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if not multilabel:
+            dicts, labels = [class_weight], [self.classes_]
+        elif isinstance(class_weight, list) and len(class_weight) == index.shape[1]:
+            dicts, labels = class_weight, [np.array([0, 1])] * index.shape[1]
+        else:
+            raise ValueError(
+                "For multilabel y, class_weight must be 'balanced' or a list with one "
+                f"dict per label column ({index.shape[1]}); got {class_weight!r}."
+            )
+        weights = np.ones(index.shape[0])
+        for k, (cw, classes) in enumerate(zip(dicts, labels, strict=True)):
             if not isinstance(cw, dict):
                 raise ValueError(
                     f"class_weight must be a dict, 'balanced' or None; got {cw!r}."
                 )
-            unknown = [c for c in cw if c not in known]
+            unknown = [c for c in cw if c not in set(classes.tolist())]
             if unknown:
                 raise ValueError(
                     f"class_weight has keys {unknown} that are not classes of y "
-                    f"({sorted(known)}); use the labels of y as keys."
+                    f"({list(classes)}); use the labels of y as keys."
                 )
-            weights *= np.array([float(cw.get(c, 1.0)) for c in labels])
+            per_class = np.array([float(cw.get(c, 1.0)) for c in classes])
+            weights *= per_class[index[:, k]]
         return weights
 
     def _make_loss(self):
@@ -292,6 +309,23 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):
             Predicted classes.
         """
         return self._predict_from_output(self._validated_output(X))
+
+    def decision_function(self, X):
+        """Output-layer signal ``s^(L)`` (the logits), before the output activation.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input rows.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+            For binary targets one column, raveled: positive favours
+            ``classes_[1]``. Otherwise one column per class or label.
+        """
+        out = self._validated_output(X, link=False)
+        return out.ravel() if out.shape[1] == 1 else out
 
     def predict_proba(self, X):
         """Class probabilities.

@@ -44,14 +44,31 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
     fitted = hasattr(estimator, "coefs_")
     if fitted:
         est.set_params(warm_start=True)
-        for name in ("coefs_", "intercepts_", "activation_params_", "activations_",
-                     "classes_", "_label_binarizer", "n_features_in_", "_loss",
-                     "n_layers_", "n_outputs_", "out_activation_", "n_iter_", "t_"):
+        for name in (
+            "coefs_",
+            "intercepts_",
+            "activation_params_",
+            "activations_",
+            "classes_",
+            "_label_binarizer",
+            "n_features_in_",
+            "_loss",
+            "n_layers_",
+            "n_outputs_",
+            "out_activation_",
+            "n_iter_",
+            "t_",
+        ):
             if hasattr(estimator, name):
                 setattr(est, name, getattr(estimator, name))
         if hasattr(estimator, "feature_names_in_"):
             est.feature_names_in_ = estimator.feature_names_in_
-    X = np.asarray(X, dtype=np.float64) if not hasattr(X, "tocsr") else X.astype(np.float64)
+    # float64 for the check; a DataFrame stays a DataFrame (feature names) and
+    # sparse stays sparse.
+    if hasattr(X, "astype") and (hasattr(X, "columns") or hasattr(X, "tocsr")):
+        X = X.astype(np.float64)
+    else:
+        X = np.asarray(X, dtype=np.float64)
     net, X, Y, sw = est._prepare(X, y, sample_weight, incremental=False)
     if net.dtype != np.float64:
         raise ValueError(
@@ -73,7 +90,7 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
         numeric[i] = (up - down) / (2 * epsilon)
     worst = 0.0
     bounds = net._offsets
-    for a, b in zip(bounds[:-1], bounds[1:]):
+    for a, b in zip(bounds[:-1], bounds[1:], strict=True):
         ga, gn = analytic[a:b], numeric[a:b]
         scale = max(np.abs(ga).max(), np.abs(gn).max())
         if scale > 0:

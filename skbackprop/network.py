@@ -31,7 +31,7 @@ __all__ = ["Network", "forward"]
 
 
 def _dot(a, b):
-    """``a @ b`` that also accepts a scipy sparse ``a`` and returns an ndarray."""
+    """Return ``a @ b`` as an ndarray, also for a scipy sparse ``a``."""
     if sp.issparse(a):
         return np.asarray(a @ b)
     return a @ b
@@ -44,7 +44,7 @@ def _apply(activation, s, theta):
     return activation.forward(s, theta)
 
 
-def forward(X, coefs, intercepts, activations, activation_params, loss):
+def forward(X, coefs, intercepts, activations, activation_params, loss, link=True):
     """Propagate ``X`` through the network and return the output layer.
 
     This is the prediction path: it keeps no intermediate layers.
@@ -61,6 +61,8 @@ def forward(X, coefs, intercepts, activations, activation_params, loss):
         Parameters of parametric activations, one entry per hidden layer.
     loss : Loss
         Provides the output activation (``loss.link``).
+    link : bool, default=True
+        Apply the output activation; False returns the output signal ``s^(L)``.
 
     Returns
     -------
@@ -69,10 +71,14 @@ def forward(X, coefs, intercepts, activations, activation_params, loss):
     """
     o = X
     last = len(coefs) - 1
-    for i, (W, b) in enumerate(zip(coefs, intercepts)):
+    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         s = _dot(o, W)
         s += b
-        o = loss.link(s) if i == last else _apply(activations[i], s, activation_params[i])
+        o = (
+            (loss.link(s) if link else s)
+            if i == last
+            else _apply(activations[i], s, activation_params[i])
+        )
     return o
 
 
@@ -117,11 +123,11 @@ class Network:
                 f"Got {len(self.activations)} activations for "
                 f"{len(self.layer_units) - 2} hidden layers."
             )
-        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:]))
+        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
         shapes = [(n_in, n_out) for n_in, n_out in pairs]
         shapes += [(n_out,) for _, n_out in pairs]
         n_act = []
-        for act, units in zip(self.activations, self.layer_units[1:-1]):
+        for act, units in zip(self.activations, self.layer_units[1:-1], strict=True):
             if isinstance(act, ParametricActivation):
                 shapes.append((act.n_parameters, units))
                 n_act.append(True)
@@ -144,7 +150,9 @@ class Network:
     def _views(self, flat):
         views = [
             flat[a:b].reshape(shape)
-            for a, b, shape in zip(self._offsets[:-1], self._offsets[1:], self._shapes)
+            for a, b, shape in zip(
+                self._offsets[:-1], self._offsets[1:], self._shapes, strict=True
+            )
         ]
         n_layers = len(self.layer_units) - 1
         coefs, intercepts = views[:n_layers], views[n_layers : 2 * n_layers]
@@ -167,7 +175,10 @@ class Network:
         ValueError
             If the number of layers or a shape does not match.
         """
-        groups = [("coefs_", coefs, self.coefs), ("intercepts_", intercepts, self.intercepts)]
+        groups = [
+            ("coefs_", coefs, self.coefs),
+            ("intercepts_", intercepts, self.intercepts),
+        ]
         if activation_params is not None:
             groups.append(
                 ("activation_params_", activation_params, self.activation_params)
@@ -178,7 +189,7 @@ class Network:
                     f"{name} has {len(given)} entries but the network has "
                     f"{len(views)} layers; assign a list with one array per layer."
                 )
-            for i, (src, dst) in enumerate(zip(given, views)):
+            for i, (src, dst) in enumerate(zip(given, views, strict=True)):
                 if dst is None:
                     continue
                 src = np.asarray(src)
@@ -204,7 +215,7 @@ class Network:
         """
         S, O = [None], [X]
         last = len(self.coefs) - 1
-        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts)):
+        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
             s = _dot(O[-1], W)
             s += b
             if i == last:

@@ -13,7 +13,7 @@ from ._compat import _fit_context
 from .losses import PoissonLoss, SquaredError
 
 
-class BackpropRegressor(RegressorMixin, BaseBackprop):
+class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
     __doc__ = f"""Neural network regressor trained by backpropagation.
 
     Same parameters, defaults, attributes and behaviour as scikit-learn's
@@ -82,6 +82,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         epsilon=1e-8,
         n_iter_no_change=10,
         max_fun=15000,
+        validation_metric="score",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -107,6 +108,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):
         self.epsilon = epsilon
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
+        self.validation_metric = validation_metric
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
