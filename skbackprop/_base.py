@@ -95,9 +95,12 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
         )
         parts = []
         for chosen in (tr_units, val_units):
-            counts = np.bincount(chosen, minlength=n)
-            rows = np.flatnonzero(counts)
-            w = None if sw is None else counts[rows].astype(sw.dtype)
+            # Each row once, in the order the split drew it: without weights this
+            # is exactly train_test_split's order.
+            rows, first = np.unique(chosen, return_index=True)
+            rows = rows[np.argsort(first)]
+            w = None if sw is None else np.bincount(chosen, minlength=n)[rows]
+            w = None if w is None else w.astype(sw.dtype)
             parts.append((_take_rows(X, rows), Y[rows], w))
         return parts[0], parts[1]
     strat = None if stratify is None else stratify[order]
@@ -510,17 +513,19 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
 
     def _fit_lbfgs(self, net, X, Y, sample_weight):
         alpha = float(self.alpha)
-        rows = []
+        rows, last_loss = [], [np.nan]
 
         def fun(x):
             net.params[...] = x
-            loss = net.loss_gradient(X, Y, sample_weight, alpha)
-            return loss, net.grad.astype(np.float64)
+            last_loss[0] = net.loss_gradient(X, Y, sample_weight, alpha)
+            return last_loss[0], net.grad.astype(np.float64)
 
-        def callback(intermediate_result):
+        # L-BFGS-B's line search ends by evaluating the accepted point, so at each
+        # callback the network's last loss and gradient are the iterate's.
+        def callback(xk):
             rows.append(net.coef_grad_norms())
             if self.verbose:
-                print(f"Iteration {len(rows)}, loss = {intermediate_result.fun:.8f}")
+                print(f"Iteration {len(rows)}, loss = {last_loss[0]:.8f}")
 
         res = minimize_lbfgs(
             fun,

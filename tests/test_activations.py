@@ -103,8 +103,10 @@ def test_prelu_forward_matches_lecture_formula():
     """PReLU's forward is ``x`` for x >= 0 and ``a·x`` below, with each unit's slope."""
     s = np.concatenate([_signals(), np.zeros((1, 6))])
     expected = np.array(
-        [[_prelu_ref(x, a) for x, a in zip(row, PRELU_SLOPES[0], strict=True)]
-         for row in s]
+        [
+            [_prelu_ref(x, a) for x, a in zip(row, PRELU_SLOPES[0], strict=True)]
+            for row in s
+        ]
     )
     np.testing.assert_array_equal(PReLU().forward(s, PRELU_SLOPES), expected)
 
@@ -387,7 +389,9 @@ def test_fitted_activations_are_clones_with_the_given_parameters():
     X, y = _xor_like()
     leaky = LeakyReLU(alpha=0.3)
     est = BackpropClassifier(
-        hidden_layer_sizes=(4, 3), activation=[leaky, "elu"], max_iter=2,
+        hidden_layer_sizes=(4, 3),
+        activation=[leaky, "elu"],
+        max_iter=2,
         random_state=0,
     ).fit(X, y)
     assert [type(a) for a in est.activations_] == [LeakyReLU, ELU]
@@ -407,8 +411,11 @@ def test_leaky_alpha_changes_the_fitted_model():
 
     def proba(alpha):
         est = BackpropClassifier(
-            hidden_layer_sizes=(6,), activation=LeakyReLU(alpha=alpha),
-            solver="lbfgs", max_iter=5, random_state=0,
+            hidden_layer_sizes=(6,),
+            activation=LeakyReLU(alpha=alpha),
+            solver="lbfgs",
+            max_iter=5,
+            random_state=0,
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
@@ -417,7 +424,10 @@ def test_leaky_alpha_changes_the_fitted_model():
     assert not np.allclose(proba(0.01), proba(0.5))
     # alpha = 1 makes the network linear in X: same as the identity activation.
     identity = BackpropClassifier(
-        hidden_layer_sizes=(6,), activation="identity", solver="lbfgs", max_iter=5,
+        hidden_layer_sizes=(6,),
+        activation="identity",
+        solver="lbfgs",
+        max_iter=5,
         random_state=0,
     )
     with warnings.catch_warnings():
@@ -451,7 +461,10 @@ def test_user_defined_swish_trains_and_predicts():
     X, y = _xor_like()
     swish = Swish()
     clf = BackpropClassifier(
-        hidden_layer_sizes=(8,), activation=swish, solver="lbfgs", max_iter=300,
+        hidden_layer_sizes=(8,),
+        activation=swish,
+        solver="lbfgs",
+        max_iter=300,
         random_state=0,
     ).fit(X, y)
     assert type(clf.activations_[0]) is Swish
@@ -468,8 +481,11 @@ def test_prelu_slopes_are_learned_per_unit():
     """PReLU slopes have shape (1, n_units) per layer and move, unit by unit, in fit."""
     X, y = _xor_like()
     clf = BackpropClassifier(
-        hidden_layer_sizes=(6, 4, 3), activation=["prelu", "tanh", PReLU(init=0.1)],
-        learning_rate_init=0.05, max_iter=30, random_state=0,
+        hidden_layer_sizes=(6, 4, 3),
+        activation=["prelu", "tanh", PReLU(init=0.1)],
+        learning_rate_init=0.05,
+        max_iter=30,
+        random_state=0,
     ).fit(X, y)
     first, middle, last = clf.activation_params_
     assert middle is None
@@ -483,8 +499,13 @@ def test_prelu_init_is_the_starting_slope():
     """PReLU(init=...) sets every starting slope: a negligible step keeps them there."""
     X, y = _xor_like()
     clf = BackpropClassifier(
-        hidden_layer_sizes=(5,), activation=PReLU(init=0.1), solver="sgd",
-        learning_rate_init=1e-12, momentum=0.0, max_iter=1, random_state=0,
+        hidden_layer_sizes=(5,),
+        activation=PReLU(init=0.1),
+        solver="sgd",
+        learning_rate_init=1e-12,
+        momentum=0.0,
+        max_iter=1,
+        random_state=0,
     )
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y)

@@ -35,7 +35,9 @@ ESTIMATORS = [
     BackpropRegressor(**{**SMALL, "solver": "lbfgs"}),
     BackpropRegressor(**{**SMALL, "activation": "gelu"}),
     BackpropRegressor(
-        hidden_layer_sizes=(16, 8), activation=["elu", "softplus"], max_iter=100,
+        hidden_layer_sizes=(16, 8),
+        activation=["elu", "softplus"],
+        max_iter=100,
         random_state=0,
     ),
     BackpropRegressor(**{**SMALL, "early_stopping": True, "validation_fraction": 0.3}),

@@ -214,7 +214,9 @@ def test_check_evaluates_at_fitted_slopes():
     est, X_fit, y, sw = _fitted(estimator_cls, ["tanh", PReLUStaleSlope()], make_y)
     assert not np.any(np.isclose(est.activation_params_[1], 0.25, rtol=0, atol=1e-4))
     unfitted = BackpropClassifier(
-        hidden_layer_sizes=(5, 4), activation=["tanh", PReLUStaleSlope()], alpha=0.1,
+        hidden_layer_sizes=(5, 4),
+        activation=["tanh", PReLUStaleSlope()],
+        alpha=0.1,
         random_state=0,
     )
     assert check_gradient(unfitted, X_fit, y, sample_weight=sw) < TOL
@@ -228,8 +230,14 @@ def test_check_gradient_does_not_modify_fitted_estimator(case):
     est, X_fit, y, sw = _fitted(estimator_cls, ["prelu", "tanh"], make_y)
     before = {
         name: copy.deepcopy(getattr(est, name))
-        for name in ("coefs_", "intercepts_", "activation_params_", "loss_curve_",
-                     "n_iter_", "t_")
+        for name in (
+            "coefs_",
+            "intercepts_",
+            "activation_params_",
+            "loss_curve_",
+            "n_iter_",
+            "t_",
+        )
     }
     params_before = est.get_params(deep=False)
     predictions = est.predict(X_fit)
@@ -258,8 +266,16 @@ def test_check_gradient_leaves_unfitted_estimator_unfitted(target):
     est = _estimator(target, hidden_layer_sizes=(5, 4), activation=["prelu", "tanh"])
     params_before = est.get_params(deep=False)
     check_gradient(est, X, TARGETS[target], sample_weight=SAMPLE_WEIGHT)
-    for name in ("coefs_", "intercepts_", "activation_params_", "activations_",
-                 "n_features_in_", "n_outputs_", "classes_", "_loss"):
+    for name in (
+        "coefs_",
+        "intercepts_",
+        "activation_params_",
+        "activations_",
+        "n_features_in_",
+        "n_outputs_",
+        "classes_",
+        "_loss",
+    ):
         assert not hasattr(est, name), name
     assert est.get_params(deep=False) == params_before
 

@@ -25,9 +25,7 @@ from skbackprop import (
     ReLU,
 )
 
-pytestmark = pytest.mark.filterwarnings(
-    "ignore::sklearn.exceptions.ConvergenceWarning"
-)
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 CV = StratifiedKFold(n_splits=3, shuffle=True, random_state=0)
 
@@ -177,7 +175,10 @@ def test_cross_val_score_regressor_on_diabetes(activation):
     assert np.isfinite(scores).all()
     assert np.all(scores > 0.2)
     mse = cross_val_score(
-        model, X, y, cv=KFold(3, shuffle=True, random_state=0),
+        model,
+        X,
+        y,
+        cv=KFold(3, shuffle=True, random_state=0),
         scoring="neg_mean_squared_error",
     )
     assert np.isfinite(mse).all()
