@@ -460,21 +460,35 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         """One pass over the training rows in mini-batches; mean loss and norms."""
         X, Y, sw = train
         n = X.shape[0]
-        total, norms, n_batches = 0.0, 0.0, 0
+        dense = not sp.issparse(X)
+        total = 0.0
         alpha = float(self.alpha)
-        for batch in gen_batches(n, batch_size):
-            if self.shuffle:
-                idx = order[batch]
-                Xb, Yb = _take_rows(X, idx), Y[idx]
-                swb = None if sw is None else sw[idx]
-            else:
+        batches = list(gen_batches(n, batch_size))
+        sq_norms = np.empty((len(batches), len(net.coefs)), dtype=net.dtype)
+        # Shuffled batches are gathered into reused buffers (sliced for the last,
+        # smaller batch); unshuffled ones are views.
+        if self.shuffle and dense:
+            xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
+            ybuf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
+            wbuf = None if sw is None else np.empty(batch_size, dtype=sw.dtype)
+        for b, batch in enumerate(batches):
+            m = batch.stop - batch.start
+            if not self.shuffle:
                 Xb, Yb = X[batch], Y[batch]
                 swb = None if sw is None else sw[batch]
-            total += net.loss_gradient(Xb, Yb, swb, alpha) * (batch.stop - batch.start)
-            norms = norms + net.coef_grad_norms()
-            n_batches += 1
+            elif dense:
+                idx = order[batch]
+                Xb = np.take(X, idx, axis=0, out=xbuf[:m])
+                Yb = np.take(Y, idx, axis=0, out=ybuf[:m])
+                swb = None if sw is None else np.take(sw, idx, out=wbuf[:m])
+            else:
+                idx = order[batch]
+                Xb, Yb = X[idx], Y[idx]
+                swb = None if sw is None else sw[idx]
+            total += net.loss_gradient(Xb, Yb, swb, alpha) * m
+            net.coef_grad_sq_norms(sq_norms[b])
             optimizer.update(net.params, net.grad)
-        return total / n, norms / n_batches
+        return total / n, np.sqrt(sq_norms).mean(axis=0)
 
     def _end_epoch(self, net, val):
         """Early-stopping or training-loss bookkeeping after an epoch."""

@@ -201,6 +201,14 @@ class Identity(Activation):
     def _needs_signal(self):
         return False
 
+    def _forward_into(self, s, out):
+        if out is not s:
+            out[...] = s
+        return out
+
+    def _mul_derivative(self, g, s, o, tmp):
+        pass
+
 
 class Logistic(Activation):
     """Logistic sigmoid, ``θ(s) = 1 / (1 + e^{-s})``; ``θ'(s) = o (1 - o)``.
@@ -219,6 +227,15 @@ class Logistic(Activation):
     def _needs_signal(self):
         return False
 
+    def _forward_into(self, s, out):
+        return expit(s, out=out)
+
+    def _mul_derivative(self, g, s, o, tmp):
+        # g·o·(1 - o), in scikit-learn's order of operations.
+        g *= o
+        np.subtract(1, o, out=tmp)
+        g *= tmp
+
 
 class Tanh(Activation):
     """Hyperbolic tangent, ``θ(s) = tanh(s)``; ``θ'(s) = 1 - o²`` (the lecture's)."""
@@ -233,6 +250,14 @@ class Tanh(Activation):
 
     def _needs_signal(self):
         return False
+
+    def _forward_into(self, s, out):
+        return np.tanh(s, out=out)
+
+    def _mul_derivative(self, g, s, o, tmp):
+        np.multiply(o, o, out=tmp)
+        np.subtract(1, tmp, out=tmp)
+        g *= tmp
 
 
 class ReLU(Activation):
@@ -249,6 +274,12 @@ class ReLU(Activation):
 
     def _needs_signal(self):
         return False
+
+    def _forward_into(self, s, out):
+        return np.maximum(s, 0, out=out)
+
+    def _mul_derivative(self, g, s, o, tmp):
+        g[o <= 0] = 0
 
 
 class LeakyReLU(Activation):
@@ -364,6 +395,10 @@ class PReLU(ParametricActivation):
     def parameter_gradient(self, s, o, theta, grad_o):  # noqa: D102
         return np.einsum("ij,ij->j", grad_o, np.minimum(s, 0))[np.newaxis, :]
 
+
+# Built-ins with in-place fast paths (_forward_into, _mul_derivative) the network
+# uses for exactly these classes; everything else goes through forward/derivative.
+FAST_ACTIVATIONS = frozenset({Identity, Logistic, Tanh, ReLU})
 
 ACTIVATIONS = {
     "identity": Identity,

@@ -75,20 +75,21 @@ class Loss:
         """
         raise NotImplementedError
 
-    def output_delta(self, y, p):
+    def output_delta(self, y, p, out=None):
         """Return ``∂ℓ_i/∂s^(L)`` per sample, before weighting and averaging.
 
         Parameters
         ----------
         y, p : ndarray of shape (n_samples, n_outputs)
             Targets and outputs.
+        out : ndarray of shape (n_samples, n_outputs), default=None
+            Where to write the result; a new array if None.
 
         Returns
         -------
         delta : ndarray of shape (n_samples, n_outputs)
-            A new array.
         """
-        return p - y
+        return np.subtract(p, y, out=out)
 
 
 class SquaredError(Loss):
@@ -103,8 +104,8 @@ class SquaredError(Loss):
         diff = y - p
         return 0.5 * float(_weighted_mean(diff * diff, sample_weight).mean())
 
-    def output_delta(self, y, p):  # noqa: D102
-        delta = p - y
+    def output_delta(self, y, p, out=None):  # noqa: D102
+        delta = np.subtract(p, y, out=out)
         if delta.shape[1] > 1:
             delta /= delta.shape[1]
         return delta

@@ -25,7 +25,7 @@ This module imports numpy and scipy only.
 import numpy as np
 import scipy.sparse as sp
 
-from .activations import ParametricActivation
+from .activations import FAST_ACTIVATIONS, ParametricActivation
 
 __all__ = ["Network", "forward"]
 
@@ -80,6 +80,32 @@ def forward(X, coefs, intercepts, activations, activation_params, loss, link=Tru
             else _apply(activations[i], s, activation_params[i])
         )
     return o
+
+
+class _Workspace:
+    """Buffers for one batch size: signals ``S``, outputs ``O``, deltas, scratch.
+
+    Built-in activations (exactly their classes, so a user's subclass that
+    overrides ``forward`` is honoured) run in place through these buffers; when
+    their derivative needs only the output, ``O[l]`` is ``S[l]`` itself.
+    """
+
+    def __init__(self, net, n):
+        units, dt = net.layer_units, net.dtype
+        self.S = [None] + [np.empty((n, d), dt) for d in units[1:]]
+        self.O = [None] * len(units)
+        self.O_buf = [None] * len(units)
+        self.G = [None] * len(units)
+        self.T = [None] * len(units)
+        self.fast = [type(a) in FAST_ACTIVATIONS for a in net.activations]
+        for i, act in enumerate(net.activations):
+            d = units[i + 1]
+            self.G[i + 1] = np.empty((n, d), dt)
+            if self.fast[i]:
+                in_place = not act._needs_signal()
+                self.O_buf[i + 1] = self.S[i + 1] if in_place else np.empty((n, d), dt)
+                self.T[i + 1] = np.empty((n, d), dt)
+        self.D = np.empty((n, units[-1]), dt)
 
 
 class Network:
@@ -141,6 +167,9 @@ class Network:
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._parametric = n_act
         self.coefs, self.intercepts, self.activation_params = self._views(self.params)
+        self._coef_starts = self._offsets[: len(pairs)]
+        self._coef_tmp = np.empty(self.n_coef, dtype=self.dtype)
+        self._workspaces = {}
         (
             self.grad_coefs,
             self.grad_intercepts,
@@ -200,6 +229,15 @@ class Network:
                 if src is not dst:
                     dst[...] = src
 
+    def _workspace(self, n):
+        """Buffers for a batch of ``n`` rows, allocated once and reused."""
+        ws = self._workspaces.get(n)
+        if ws is None:
+            if len(self._workspaces) >= 4:  # a full batch and a last, smaller one
+                self._workspaces.clear()
+            ws = self._workspaces[n] = _Workspace(self, n)
+        return ws
+
     def forward(self, X):
         """Forward pass keeping every layer's signal and output.
 
@@ -211,19 +249,27 @@ class Network:
         Returns
         -------
         S, O : list of ndarray
-            ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X).
+            ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X;
+            for activations computed in place ``O[l]`` is ``S[l]``). They live in
+            reused buffers: copy them to keep them past the next call.
         """
-        S, O = [None], [X]
+        ws = self._workspace(X.shape[0])
+        S, O = ws.S, ws.O
+        O[0] = X
         last = len(self.coefs) - 1
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
-            s = _dot(O[-1], W)
+            s = S[i + 1]
+            if sp.issparse(O[i]):
+                s[...] = O[i] @ W
+            else:
+                np.dot(O[i], W, out=s)
             s += b
             if i == last:
-                S.append(None)
-                O.append(self.loss.link(s))
+                O[i + 1] = self.loss.link(s)
+            elif ws.fast[i]:
+                O[i + 1] = self.activations[i]._forward_into(s, ws.O_buf[i + 1])
             else:
-                S.append(s)
-                O.append(_apply(self.activations[i], s, self.activation_params[i]))
+                O[i + 1] = _apply(self.activations[i], s, self.activation_params[i])
         return S, O
 
     def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0):
@@ -249,14 +295,17 @@ class Network:
             The objective on this batch; :attr:`grad` holds its gradient.
         """
         S, O = self.forward(X)
+        ws = self._workspaces[X.shape[0]]
         n = X.shape[0]
         sw_sum = n if sample_weight is None else float(sample_weight.sum())
         coef_flat = self.params[: self.n_coef]
-        loss = self.loss.value(Y, O[-1], sample_weight)
-        loss += 0.5 * alpha * float(coef_flat @ coef_flat) / sw_sum
+        P = O[-1]
+        loss = self.loss.value(Y, P, sample_weight)
+        if alpha:
+            loss += 0.5 * alpha * float(coef_flat @ coef_flat) / sw_sum
 
         # Base case δ^(L): weighted, averaged over the batch.
-        D = self.loss.output_delta(Y, O[-1])
+        D = self.loss.output_delta(Y, P, out=ws.D)
         if sample_weight is not None:
             D *= sample_weight[:, np.newaxis]
         D /= sw_sum
@@ -270,11 +319,14 @@ class Network:
             if layer == 0:
                 break
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
-            grad_o = D @ self.coefs[layer].T
+            grad_o = ws.G[layer]
+            np.dot(D, self.coefs[layer].T, out=grad_o)
             act = self.activations[layer - 1]
             theta = self.activation_params[layer - 1]
             s, o = S[layer], O[layer]
-            if theta is None:
+            if ws.fast[layer - 1]:
+                act._mul_derivative(grad_o, s, o, ws.T[layer])
+            elif theta is None:
                 grad_o *= act.derivative(s, o)
             else:
                 self.grad_activation_params[layer - 1][...] = act.parameter_gradient(
@@ -283,8 +335,26 @@ class Network:
                 grad_o *= act.derivative(s, o, theta)
             D = grad_o
         if alpha:
-            self.grad[: self.n_coef] += (alpha / sw_sum) * coef_flat
+            g = self.grad[: self.n_coef]
+            np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
+            g += self._coef_tmp
         return loss
+
+    def coef_grad_sq_norms(self, out):
+        """Squared L2 norm of each layer's coefficient gradient in :attr:`grad`.
+
+        Parameters
+        ----------
+        out : ndarray of shape (n_layers,)
+            Where to write them.
+
+        Returns
+        -------
+        out : ndarray of shape (n_layers,)
+        """
+        g = self.grad[: self.n_coef]
+        np.multiply(g, g, out=self._coef_tmp)
+        return np.add.reduceat(self._coef_tmp, self._coef_starts, out=out)
 
     def coef_grad_norms(self):
         """L2 norm of each layer's coefficient gradient in :attr:`grad`.
@@ -293,6 +363,4 @@ class Network:
         -------
         norms : ndarray of shape (n_layers,)
         """
-        return np.array(
-            [np.sqrt(np.dot(g.ravel(), g.ravel())) for g in self.grad_coefs]
-        )
+        return np.sqrt(self.coef_grad_sq_norms(np.empty(len(self.coefs), self.dtype)))
