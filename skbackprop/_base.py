@@ -8,6 +8,7 @@ and best-weights bookkeeping), :func:`_train_validation_split` (early-stopping s
 
 import os
 import sys
+import time
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -42,6 +43,25 @@ def _warn(message, category=UserWarning):
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+def _callbacks(callbacks):
+    """Return the callbacks parameter as a list."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (list, tuple)):
+        return list(callbacks)
+    return [callbacks]
+
+
+def _notify(callbacks, hook, estimator, logs):
+    """Call ``hook`` on every callback that has it; True if any asked to stop."""
+    stop = False
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None and method(estimator, logs):
+            stop = True
+    return stop
 
 
 def _take_rows(X, idx):
@@ -150,6 +170,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         ],
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "validation_metric": [StrOptions({"score", "loss"})],
+        "callbacks": "no_validation",  # any objects with the hook methods
     }
 
     # ------------------------------------------------------------------ hooks
@@ -384,45 +405,51 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
+    def _early_stopping_split(self, net, X, Y, sample_weight):
+        """Training and validation sets (validation None without early stopping)."""
+        if not self.early_stopping:
+            return (X, Y, sample_weight), None
+        stratify = None
+        if is_classifier(self) and self.n_outputs_ == 1:
+            stratify = self._targets_for_score(Y)
+        train, val = _train_validation_split(
+            X, Y, sample_weight, stratify, self.validation_fraction, self._random_state
+        )
+        if val[0].shape[0] < 2:
+            raise ValueError(
+                f"The validation set is too small: {val[0].shape[0]} sample(s). "
+                "Increase 'validation_fraction' or the size of your dataset."
+            )
+        if self._best_params is None or self._best_params.shape != net.params.shape:
+            # Nothing better seen yet: the starting weights are the best.
+            self._best_params = net.params.copy()
+        return train, val
+
     def _fit_stochastic(self, net, X, Y, sample_weight, incremental):
         if incremental and self._optimizer is not None:
             optimizer = self._optimizer
         else:
             optimizer = self._optimizer = self._make_optimizer(net)
-
-        if self.early_stopping:
-            stratify = None
-            if is_classifier(self) and self.n_outputs_ == 1:
-                stratify = self._targets_for_score(Y)
-            train, val = _train_validation_split(
-                X,
-                Y,
-                sample_weight,
-                stratify,
-                self.validation_fraction,
-                self._random_state,
-            )
-            if val[0].shape[0] < 2:
-                raise ValueError(
-                    "The validation set is too small: "
-                    f"{val[0].shape[0]} sample(s). Increase 'validation_fraction' "
-                    "or the size of your dataset."
-                )
-            if self._best_params is None or self._best_params.shape != net.params.shape:
-                # Nothing better seen yet: the starting weights are the best.
-                self._best_params = net.params.copy()
-        else:
-            train, val = (X, Y, sample_weight), None
-
+        train, val = self._early_stopping_split(net, X, Y, sample_weight)
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
         order = np.arange(n_samples)
+        callbacks = _callbacks(self.callbacks)
+        _notify(callbacks, "on_fit_begin", self, {"n_samples": n_samples})
+        # The weights after the last completed, finite epoch: what divergence and
+        # Ctrl-C fall back to.
+        last_good = net.params.copy()
+        start = time.perf_counter()
         self.n_iter_ = 0
         try:
             for _ in range(self.max_iter):
                 if self.shuffle:
                     order = shuffle(order, random_state=self._random_state)
                 loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
+                if not (np.isfinite(loss) and np.isfinite(net.params).all()):
+                    self._diverged(net, last_good)
+                    break
+                last_good[...] = net.params
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_samples
@@ -432,6 +459,9 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 self._end_epoch(net, val)
                 optimizer.iteration_ends(self.t_)
+                logs = self._epoch_logs(loss, norms, optimizer, start)
+                if _notify(callbacks, "on_epoch_end", self, logs):
+                    break
                 if self._no_improvement_count > self.n_iter_no_change:
                     what = (
                         "Validation score" if self.early_stopping else "Training loss"
@@ -452,9 +482,47 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                         ConvergenceWarning,
                     )
         except KeyboardInterrupt:
-            _warn("Training interrupted by user.")
+            net.params[...] = last_good
+            kept = "the best epoch's" if self.early_stopping else "the last completed"
+            _warn(
+                f"Training interrupted by user after {self.n_iter_} epoch(s); "
+                f"{kept} weights were kept. The model can predict, and training can "
+                "go on with partial_fit or warm_start=True.",
+            )
         if self.early_stopping:
             net.params[...] = self._best_params
+        _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
+
+    def _diverged(self, net, last_good):
+        """Restore the last finite weights after the loss or weights blew up."""
+        net.params[...] = last_good
+        epoch = self.n_iter_ + 1
+        kept = (
+            "the best epoch's weights are restored"
+            if self.early_stopping
+            else f"the weights after epoch {epoch - 1} are kept"
+        )
+        _warn(
+            f"Training diverged in epoch {epoch}: the loss or the weights became "
+            f"non-finite (inf or NaN); {kept}. Use a smaller learning_rate_init "
+            f"(now {self.learning_rate_init}) or scale the input, e.g. with "
+            "sklearn.preprocessing.StandardScaler.",
+            ConvergenceWarning,
+        )
+
+    def _epoch_logs(self, loss, norms, optimizer, start):
+        """Return the figures of the epoch just finished, for callbacks."""
+        logs = {
+            "epoch": self.n_iter_,
+            "loss": loss,
+            "gradient_norms": norms,
+            "learning_rate": optimizer.learning_rate,
+            "elapsed": time.perf_counter() - start,
+        }
+        if self.early_stopping:
+            logs["validation_score"] = self.validation_scores_[-1]
+            logs["validation_loss"] = self.validation_loss_curve_[-1]
+        return logs
 
     def _run_epoch(self, net, optimizer, train, order, batch_size):
         """One pass over the training rows in mini-batches; mean loss and norms."""
@@ -528,6 +596,10 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
     def _fit_lbfgs(self, net, X, Y, sample_weight):
         alpha = float(self.alpha)
         rows, last_loss = [], [np.nan]
+        last_good = net.params.copy()
+        callbacks = _callbacks(self.callbacks)
+        _notify(callbacks, "on_fit_begin", self, {"n_samples": X.shape[0]})
+        start = time.perf_counter()
 
         def fun(x):
             net.params[...] = x
@@ -537,30 +609,63 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         # L-BFGS-B's line search ends by evaluating the accepted point, so at each
         # callback the network's last loss and gradient are the iterate's.
         def callback(xk):
-            rows.append(net.coef_grad_norms())
+            norms = net.coef_grad_norms()
+            rows.append(norms)
+            if np.isfinite(xk).all():
+                last_good[...] = xk
             if self.verbose:
                 print(f"Iteration {len(rows)}, loss = {last_loss[0]:.8f}")
+            logs = {
+                "epoch": len(rows),
+                "loss": last_loss[0],
+                "gradient_norms": norms,
+                "learning_rate": None,
+                "elapsed": time.perf_counter() - start,
+            }
+            if _notify(callbacks, "on_epoch_end", self, logs):
+                raise StopIteration  # scipy >= 1.11 ends the minimisation cleanly
 
-        res = minimize_lbfgs(
-            fun,
-            net.params.astype(np.float64),
-            max_iter=self.max_iter,
-            max_fun=self.max_fun,
-            tol=self.tol,
-            callback=callback,
-        )
-        self.n_iter_ = min(res.nit, self.max_iter)
-        if res.status != 0:
-            _warn(
-                f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                f"(status={res.status}): {res.message}. Increase max_iter or "
-                "max_fun, or scale the data (e.g. with StandardScaler).",
-                ConvergenceWarning,
+        try:
+            res = minimize_lbfgs(
+                fun,
+                net.params.astype(np.float64),
+                max_iter=self.max_iter,
+                max_fun=self.max_fun,
+                tol=self.tol,
+                callback=callback,
             )
-        net.params[...] = res.x
-        self.loss_ = float(res.fun)
+        except KeyboardInterrupt:
+            net.params[...] = last_good
+            self.n_iter_ = len(rows)
+            self.loss_ = float(last_loss[0])
+            _warn(
+                f"Training interrupted by user after {len(rows)} iteration(s); the "
+                "last iterate's weights were kept.",
+            )
+        else:
+            self.n_iter_ = min(res.nit, self.max_iter)
+            if res.status not in (0, 99) and np.isfinite(res.x).all():
+                _warn(
+                    f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
+                    f"(status={res.status}): {res.message}. Increase max_iter or "
+                    "max_fun, or scale the data (e.g. with StandardScaler).",
+                    ConvergenceWarning,
+                )
+            if np.isfinite(res.x).all() and np.isfinite(res.fun):
+                net.params[...] = res.x
+                self.loss_ = float(res.fun)
+            else:
+                net.params[...] = last_good
+                self.loss_ = float(net.loss_gradient(X, Y, sample_weight, alpha))
+                _warn(
+                    "lbfgs diverged: the loss or the weights became non-finite; the "
+                    "last finite iterate was kept. Scale the input, e.g. with "
+                    "sklearn.preprocessing.StandardScaler.",
+                    ConvergenceWarning,
+                )
         if rows:
             self.gradient_norms_ = np.vstack([self.gradient_norms_, rows])
+        _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
     # -------------------------------------------------------------- predicting
     def _forward(self, X, link=True):

@@ -82,7 +82,15 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         R², higher is better; scikit-learn's behaviour) or the loss (lower is
         better). The loss keeps improving after a coarse score such as accuracy
         saturates, so "loss" trains until the model stops getting more confident,
-        while "score" restores the first epoch that reached the best score."""
+        while "score" restores the first epoch that reached the best score.
+
+    callbacks : object or list of objects, default=None
+        Objects with any of ``on_fit_begin(estimator, logs)``,
+        ``on_epoch_end(estimator, logs)`` and ``on_fit_end(estimator, logs)``.
+        ``on_epoch_end`` receives the epoch's figures (``epoch``, ``loss``,
+        ``gradient_norms``, ``learning_rate``, ``elapsed`` seconds, and with early
+        stopping ``validation_score`` and ``validation_loss``); returning True
+        stops training after that epoch. See :mod:`skbackprop.callbacks`."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

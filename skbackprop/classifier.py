@@ -90,6 +90,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         n_iter_no_change=10,
         max_fun=15000,
         validation_metric="score",
+        callbacks=None,
         class_weight=None,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -116,6 +117,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.validation_metric = validation_metric
+        self.callbacks = callbacks
         self.class_weight = class_weight
 
     # ------------------------------------------------------------ targets

@@ -83,6 +83,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         n_iter_no_change=10,
         max_fun=15000,
         validation_metric="score",
+        callbacks=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -109,6 +110,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.n_iter_no_change = n_iter_no_change
         self.max_fun = max_fun
         self.validation_metric = validation_metric
+        self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset):
         X, y = validate_data(
