@@ -546,9 +546,9 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 swb = None if sw is None else sw[batch]
             elif dense:
                 idx = order[batch]
-                Xb = np.take(X, idx, axis=0, out=xbuf[:m])
-                Yb = np.take(Y, idx, axis=0, out=ybuf[:m])
-                swb = None if sw is None else np.take(sw, idx, out=wbuf[:m])
+                Xb = X.take(idx, axis=0, out=xbuf[:m])
+                Yb = Y.take(idx, axis=0, out=ybuf[:m])
+                swb = None if sw is None else sw.take(idx, out=wbuf[:m])
             else:
                 idx = order[batch]
                 Xb, Yb = X[idx], Y[idx]
@@ -680,15 +680,35 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         )
 
     def _validated_output(self, X, link=True):
-        check_is_fitted(self)
-        X = validate_data(
-            self,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=(np.float64, np.float32),
-            reset=False,
-        )
+        if not hasattr(self, "coefs_"):
+            check_is_fitted(self)  # raises NotFittedError with the usual message
+        if not self._is_plain_valid_array(X):
+            X = validate_data(
+                self,
+                X,
+                accept_sparse=["csr", "csc"],
+                dtype=(np.float64, np.float32),
+                reset=False,
+            )
         return self._forward(X.astype(self.coefs_[0].dtype, copy=False), link=link)
+
+    def _is_plain_valid_array(self, X):
+        """Whether ``X`` already is what validate_data would return, unchanged.
+
+        A finite, 2-D float ndarray with the fitted number of features, for a model
+        fitted without feature names: the common case, and the one where full
+        validation costs more than a small network's forward pass (one-row
+        predictions). Anything else goes through scikit-learn's validate_data.
+        """
+        return (
+            type(X) is np.ndarray
+            and X.ndim == 2
+            and X.dtype in (np.float64, np.float32)
+            and X.shape[1] == self.n_features_in_
+            and X.shape[0] > 0
+            and not hasattr(self, "feature_names_in_")
+            and np.isfinite(X).all()
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -28,8 +28,22 @@ __all__ = ["BinaryLogLoss", "Loss", "PoissonLoss", "SoftmaxLogLoss", "SquaredErr
 def _weighted_mean(values, sample_weight):
     """Weighted mean over rows (axis 0), one value per output column."""
     if sample_weight is None:
-        return values.mean(axis=0)
+        return np.add.reduce(values, axis=0) / values.shape[0]
     return sample_weight @ values / sample_weight.sum()
+
+
+def _weighted_total(values, sample_weight):
+    """Sum over outputs of the weighted mean over rows, as a float."""
+    if sample_weight is None:
+        return float(np.add.reduce(values, axis=None)) / values.shape[0]
+    return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
+
+
+def _clipped(p):
+    """``p`` clipped to ``[eps, 1 - eps]`` (a new array), as scikit-learn clips."""
+    eps = np.finfo(p.dtype).eps
+    out = np.maximum(p, eps)
+    return np.minimum(out, 1 - eps, out=out)
 
 
 class Loss:
@@ -133,10 +147,10 @@ class BinaryLogLoss(Loss):
         return expit(s, out=s)
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
-        eps = np.finfo(p.dtype).eps
-        p = np.clip(p, eps, 1 - eps)
-        ll = xlogy(y, p) + xlogy(1 - y, 1 - p)
-        return -float(_weighted_mean(ll, sample_weight).sum())
+        # y·log p + (1 - y)·log(1 - p) for y in {0, 1}: the log of the
+        # probability given to the observed label.
+        ll = np.log(_clipped(np.where(y > 0.5, p, 1 - p)))
+        return -_weighted_total(ll, sample_weight)
 
 
 class SoftmaxLogLoss(Loss):
@@ -145,12 +159,12 @@ class SoftmaxLogLoss(Loss):
     out_activation = "softmax"
 
     def link(self, s):  # noqa: D102
-        s -= s.max(axis=1, keepdims=True)
+        s -= np.maximum.reduce(s, axis=1, keepdims=True)
         np.exp(s, out=s)
-        s /= s.sum(axis=1, keepdims=True)
+        s /= np.add.reduce(s, axis=1, keepdims=True)
         return s
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
-        eps = np.finfo(p.dtype).eps
-        p = np.clip(p, eps, 1 - eps)
-        return -float(_weighted_mean(xlogy(y, p), sample_weight).sum())
+        ll = np.log(_clipped(p), out=None)
+        ll *= y  # one-hot y: the log-probability of each row's class
+        return -_weighted_total(ll, sample_weight)

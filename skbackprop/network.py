@@ -254,22 +254,24 @@ class Network:
             reused buffers: copy them to keep them past the next call.
         """
         ws = self._workspace(X.shape[0])
-        S, O = ws.S, ws.O
-        O[0] = X
+        S, O, fast, O_buf = ws.S, ws.O, ws.fast, ws.O_buf
+        acts, act_params = self.activations, self.activation_params
+        O[0] = o = X
         last = len(self.coefs) - 1
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
             s = S[i + 1]
-            if sp.issparse(O[i]):
-                s[...] = O[i] @ W
+            if i == 0 and not isinstance(X, np.ndarray):  # sparse input
+                s[...] = X @ W
             else:
-                np.dot(O[i], W, out=s)
+                np.dot(o, W, out=s)
             s += b
             if i == last:
-                O[i + 1] = self.loss.link(s)
-            elif ws.fast[i]:
-                O[i + 1] = self.activations[i]._forward_into(s, ws.O_buf[i + 1])
+                o = self.loss.link(s)
+            elif fast[i]:
+                o = acts[i]._forward_into(s, O_buf[i + 1])
             else:
-                O[i + 1] = _apply(self.activations[i], s, self.activation_params[i])
+                o = _apply(acts[i], s, act_params[i])
+            O[i + 1] = o
         return S, O
 
     def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0):
@@ -295,8 +297,8 @@ class Network:
             The objective on this batch; :attr:`grad` holds its gradient.
         """
         S, O = self.forward(X)
-        ws = self._workspaces[X.shape[0]]
         n = X.shape[0]
+        ws = self._workspaces[n]
         sw_sum = n if sample_weight is None else float(sample_weight.sum())
         coef_flat = self.params[: self.n_coef]
         P = O[-1]
@@ -308,36 +310,42 @@ class Network:
         D = self.loss.output_delta(Y, P, out=ws.D)
         if sample_weight is not None:
             D *= sample_weight[:, np.newaxis]
-        D /= sw_sum
-        for layer in range(len(self.coefs) - 1, -1, -1):
+        if sw_sum != 1:  # per-example SGD divides by 1: skip the call
+            D /= sw_sum
+        coefs, grad_coefs, grad_intercepts = (
+            self.coefs,
+            self.grad_coefs,
+            self.grad_intercepts,
+        )
+        for layer in range(len(coefs) - 1, -1, -1):
             # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
-            if sp.issparse(O[layer]):
-                self.grad_coefs[layer][...] = O[layer].T @ D
+            if layer == 0 and not isinstance(X, np.ndarray):  # sparse input
+                grad_coefs[0][...] = X.T @ D
             else:
-                np.dot(O[layer].T, D, out=self.grad_coefs[layer])
-            np.sum(D, axis=0, out=self.grad_intercepts[layer])
+                np.dot(O[layer].T, D, out=grad_coefs[layer])
+            np.add.reduce(D, axis=0, out=grad_intercepts[layer])
             if layer == 0:
                 break
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
             grad_o = ws.G[layer]
-            np.dot(D, self.coefs[layer].T, out=grad_o)
+            np.dot(D, coefs[layer].T, out=grad_o)
             act = self.activations[layer - 1]
-            theta = self.activation_params[layer - 1]
-            s, o = S[layer], O[layer]
             if ws.fast[layer - 1]:
-                act._mul_derivative(grad_o, s, o, ws.T[layer])
-            elif theta is None:
-                grad_o *= act.derivative(s, o)
+                act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])
             else:
-                self.grad_activation_params[layer - 1][...] = act.parameter_gradient(
-                    s, o, theta, grad_o
-                )
-                grad_o *= act.derivative(s, o, theta)
+                theta = self.activation_params[layer - 1]
+                s, o = S[layer], O[layer]
+                if theta is None:
+                    grad_o *= act.derivative(s, o)
+                else:
+                    self.grad_activation_params[layer - 1][...] = (
+                        act.parameter_gradient(s, o, theta, grad_o)
+                    )
+                    grad_o *= act.derivative(s, o, theta)
             D = grad_o
         if alpha:
-            g = self.grad[: self.n_coef]
             np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
-            g += self._coef_tmp
+            self.grad[: self.n_coef] += self._coef_tmp
         return loss
 
     def coef_grad_sq_norms(self, out):
