@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import _check_sample_weight, _fit_context
 from .activations import ACTIVATIONS, Activation, Logistic, get_activation
-from .network import Network, forward
+from .network import Network, clip_extreme, forward, signal_limit
 from .optimizers import SGD, Adam, minimize_lbfgs
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
@@ -43,6 +43,55 @@ def _warn(message, category=UserWarning):
     while frame is not None and frame.f_code.co_filename.startswith(internal):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, category, stacklevel=level)
+
+
+# How to fix the input errors scikit-learn's validation reports, by what they say.
+_INPUT_HINTS = [
+    (
+        "infinity",
+        "Replace or drop infinite values before fitting (e.g. np.nan_to_num, or "
+        "clip extreme values).",
+    ),
+    (
+        "y contains NaN",
+        "Drop the samples whose target is missing, or impute the target.",
+    ),
+    (
+        "0 sample(s)",
+        "Pass at least one sample: the data is empty, check any filtering before.",
+    ),
+    (
+        "0 feature(s)",
+        "Pass at least one feature column.",
+    ),
+    (
+        "inconsistent numbers of samples",
+        "X and y (and sample_weight) need one entry per sample; check that they "
+        "were sliced the same way.",
+    ),
+    (
+        "could not convert",
+        "The model needs numeric input: encode text or categorical columns first "
+        "(e.g. OneHotEncoder or OrdinalEncoder in a ColumnTransformer); for class "
+        "labels as targets use BackpropClassifier.",
+    ),
+    (
+        "features as input",
+        "Pass data with the same columns as during fit.",
+    ),
+]
+
+
+def _validate_with_hints(*args, **kwargs):
+    """``validate_data`` whose errors also say how to fix the input."""
+    try:
+        return validate_data(*args, **kwargs)
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        hints = [hint for key, hint in _INPUT_HINTS if key in msg and hint not in msg]
+        if not hints:
+            raise
+        raise type(err)(f"{msg} {' '.join(hints)}") from err
 
 
 def _callbacks(callbacks):
@@ -317,6 +366,8 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         sample_weight = self._fit_sample_weight(Y, sample_weight, incremental)
         if sample_weight is not None:
             sample_weight = np.asarray(sample_weight, dtype=dtype)
+        # Inputs beyond the signal limit are clipped once here (a copy only then).
+        X = clip_extreme(X, signal_limit(dtype))
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -348,10 +399,20 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
 
     def _fit(self, X, y, sample_weight, incremental):
         net, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self._fit_stochastic(net, X, Y, sample_weight, incremental)
-        else:
-            self._fit_lbfgs(net, X, Y, sample_weight)
+        if not np.isfinite(net.params).all():
+            raise ValueError(
+                "The starting weights contain NaN or inf (were coefs_, intercepts_ "
+                "or activation_params_ assigned non-finite values?). Assign finite "
+                "weights, or fit with warm_start=False to start afresh."
+            )
+        # Overflow in a diverging fit is detected explicitly (the loss and weights
+        # are checked after every epoch and the last finite ones restored), so
+        # numpy's floating-point warnings would only repeat it less helpfully.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if self.solver in _STOCHASTIC_SOLVERS:
+                self._fit_stochastic(net, X, Y, sample_weight, incremental)
+            else:
+                self._fit_lbfgs(net, X, Y, sample_weight)
         if not np.isfinite(net.params).all():
             raise ValueError(
                 "Solver produced non-finite parameter weights. The input data may "
@@ -683,7 +744,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
         if not self._is_plain_valid_array(X):
-            X = validate_data(
+            X = _validate_with_hints(
                 self,
                 X,
                 accept_sparse=["csr", "csc"],

@@ -7,10 +7,10 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from . import _docs
-from ._base import BaseBackprop
+from ._base import BaseBackprop, _validate_with_hints
 from ._compat import _fit_context
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
@@ -122,7 +122,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
 
     # ------------------------------------------------------------ targets
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        X, y = _validate_with_hints(
             self,
             X,
             y,
@@ -228,7 +228,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
             if unknown:
                 raise ValueError(
                     f"class_weight has keys {unknown} that are not classes of y "
-                    f"({list(classes)}); use the labels of y as keys."
+                    f"({classes.tolist()}); use the labels of y as keys."
                 )
             per_class = np.array([float(cw.get(c, 1.0)) for c in classes])
             weights *= per_class[index[:, k]]

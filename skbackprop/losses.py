@@ -131,6 +131,8 @@ class PoissonLoss(Loss):
     out_activation = "exp"
 
     def link(self, s):  # noqa: D102
+        # exp overflows past log(max): cap the signal there (the output stays finite).
+        np.minimum(s, np.log(np.finfo(s.dtype).max), out=s)
         return np.exp(s, out=s)
 
     def value(self, y, p, sample_weight=None):  # noqa: D102

@@ -44,10 +44,47 @@ def _apply(activation, s, theta):
     return activation.forward(s, theta)
 
 
+def signal_limit(dtype):
+    """Largest magnitude a signal may take: ``sqrt(finfo(dtype).max)``.
+
+    Clipping inputs and signals there (about 1.3e154 in float64, 1.8e19 in
+    float32) keeps every product with moderate weights finite, so an absurdly large
+    input gives a saturated, finite output instead of inf or NaN. Ordinary data never
+    comes near it.
+    """
+    return float(np.sqrt(np.finfo(dtype).max))
+
+
+def clip_extreme(X, limit):
+    """``X`` with entries beyond ``±limit`` clipped (a copy only if any are).
+
+    Parameters
+    ----------
+    X : {ndarray, sparse matrix}
+        Input rows.
+    limit : float
+        Largest magnitude kept.
+
+    Returns
+    -------
+    X : {ndarray, sparse matrix}
+        ``X`` itself when nothing exceeds the limit.
+    """
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0 or (data.max() <= limit and data.min() >= -limit):
+        return X
+    X = X.copy()
+    data = X.data if sp.issparse(X) else X
+    np.clip(data, -limit, limit, out=data)
+    return X
+
+
 def forward(X, coefs, intercepts, activations, activation_params, loss, link=True):
     """Propagate ``X`` through the network and return the output layer.
 
-    This is the prediction path: it keeps no intermediate layers.
+    This is the prediction path: it keeps no intermediate layers, and clips inputs
+    and signals at :func:`signal_limit` so that outputs stay finite for any finite
+    input.
 
     Parameters
     ----------
@@ -69,11 +106,13 @@ def forward(X, coefs, intercepts, activations, activation_params, loss, link=Tru
     out : ndarray of shape (n_samples, n_outputs)
         Output of the last layer.
     """
-    o = X
+    limit = signal_limit(coefs[0].dtype)
+    o = clip_extreme(X, limit)
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         s = _dot(o, W)
         s += b
+        np.clip(s, -limit, limit, out=s)
         o = (
             (loss.link(s) if link else s)
             if i == last

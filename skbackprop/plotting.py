@@ -222,7 +222,10 @@ class LossCurveDisplay:
             )
             self.score_ax_.set_ylabel(label[0].upper() + label[1:])
             lines.append(self.validation_score_line_)
-        ax.legend(lines, [line.get_label() for line in lines], loc="best")
+        # "best" placement would ignore the score axis's line, which runs along
+        # the top while the losses fall towards the bottom.
+        loc = "best" if self.score_ax_ is None else "center right"
+        ax.legend(lines, [line.get_label() for line in lines], loc=loc)
         title = "Loss per epoch"
         ax.set_title(title if not name else f"{name}: {title.lower()}")
         self.ax_ = ax

@@ -5,10 +5,10 @@ from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import column_or_1d, validate_data
+from sklearn.utils.validation import column_or_1d
 
 from . import _docs
-from ._base import BaseBackprop
+from ._base import BaseBackprop, _validate_with_hints
 from ._compat import _fit_context
 from .losses import PoissonLoss, SquaredError
 
@@ -113,7 +113,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset):
-        X, y = validate_data(
+        X, y = _validate_with_hints(
             self,
             X,
             y,
@@ -125,6 +125,12 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         )
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"The regressor needs numeric targets, but y has dtype {y.dtype} "
+                f"(e.g. {y.flat[0].item()!r}). Convert y to numbers, or use "
+                "BackpropClassifier for class labels."
+            )
         if self.loss == "poisson" and np.any(y < 0):
             raise ValueError(
                 "loss='poisson' requires non-negative targets y (counts or rates); "
