@@ -19,7 +19,12 @@ from sklearn.base import BaseEstimator, clone, is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils import check_random_state, gen_batches, shuffle
-from sklearn.utils._param_validation import Interval, Options, StrOptions
+from sklearn.utils._param_validation import (
+    Interval,
+    InvalidParameterError,
+    Options,
+    StrOptions,
+)
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._compat import _check_sample_weight, _fit_context
@@ -257,7 +262,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             sizes = [sizes]
         sizes = list(sizes)
         if any(int(s) != s or s <= 0 for s in sizes):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"hidden_layer_sizes must contain positive integers, got {sizes}. "
                 "Give one size per hidden layer, e.g. (100,) or (64, 32)."
             )

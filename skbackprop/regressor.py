@@ -127,8 +127,9 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
             y = column_or_1d(y, warn=True)
         if y.dtype.kind not in "biuf":
             raise ValueError(
-                f"The regressor needs numeric targets, but y has dtype {y.dtype} "
-                f"(e.g. {y.flat[0].item()!r}). Convert y to numbers, or use "
+                f"The regressor needs numeric targets, but y is non-numeric (dtype "
+                f"{y.dtype}, "
+                f"e.g. {y.flat[0].item()!r}). Convert y to numbers, or use "
                 "BackpropClassifier for class labels."
             )
         if self.loss == "poisson" and np.any(y < 0):
