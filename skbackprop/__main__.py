@@ -220,21 +220,26 @@ def _rows(search):
     return rows
 
 
-def _print_table(title, rows, metric, file):
+def _print_table(title, rows, metric, max_iter, file):
     print(title, file=file)
     header = (
         f"{'rank':>4}  {'activation':<22}{'layers':<9}{'CV ' + metric:>18}"
-        f"{'fit (s)':>9}{'epochs':>8}{'ms/epoch':>10}"
+        f"{'fit (s)':>9}{'epochs':>9}{'ms/epoch':>10}"
     )
     print(header, file=file)
     print("-" * len(header), file=file)
+    capped = False
     for rank, r in enumerate(rows, 1):
         score = f"{r['score']:.4f} ± {r['std']:.4f}"
+        mark = "*" if r["epochs"] >= max_iter else " "
+        capped = capped or mark == "*"
         print(
             f"{rank:>4}  {r['activation']:<22}{str(r['layers']):<9}{score:>18}"
-            f"{r['fit_time']:>9.2f}{r['epochs']:>8.1f}{r['ms_per_epoch']:>10.2f}",
+            f"{r['fit_time']:>9.2f}{r['epochs']:>8.1f}{mark}{r['ms_per_epoch']:>10.2f}",
             file=file,
         )
+    if capped:
+        print(f"* every fold stopped at max_iter={max_iter}", file=file)
 
 
 def _load(dataset):
@@ -311,10 +316,9 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
         lib = "skbackprop" if key == "skbackprop" else "scikit-learn"
         n = len(rows)
         extra = "" if key == "skbackprop" else ": the activations it supports"
+        title = f"{lib} {cls.__name__} ({n} configuration{'s' * (n > 1)}{extra})"
         print(file=file)
-        _print_table(
-            f"{lib} {cls.__name__} ({n} configurations{extra})", rows, metric, file
-        )
+        _print_table(title, rows, metric, params["max_iter"], file)
         test_score = search.score(X_test, y_test)
         best = rows[0]
         print(
@@ -343,13 +347,15 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
     epoch_ratio = mean["sklearn"][1] / mean["skbackprop"][1]
     results["time_ratio"] = ratio
     print(file=file)
+    n = len(shared)
     print(
-        f"Fit time on the {len(shared)} shared configurations: skbackprop "
-        f"{mean['skbackprop'][0]:.3f} s, scikit-learn {mean['sklearn'][0]:.3f} s "
-        f"per fit (ratio scikit-learn/skbackprop {ratio:.2f}x); per epoch "
-        f"{mean['skbackprop'][1]:.2f} ms vs {mean['sklearn'][1]:.2f} ms "
-        f"({epoch_ratio:.2f}x). Early stopping holds out a different 10% in each "
-        "library, so epochs and scores differ a little.",
+        f"Mean fit time on the {n} shared configuration{'s' * (n > 1)}: "
+        f"skbackprop {mean['skbackprop'][0]:.3f} s, scikit-learn "
+        f"{mean['sklearn'][0]:.3f} s; fit-time ratio scikit-learn/skbackprop "
+        f"{ratio:.2f} (per epoch: {mean['skbackprop'][1]:.2f} ms vs "
+        f"{mean['sklearn'][1]:.2f} ms, ratio {epoch_ratio:.2f}).\n"
+        "Early stopping holds out a different 10% of each fold in each library, "
+        "so their epochs and scores differ a little.",
         file=file,
     )
     print(f"Total time of the searches: {time.perf_counter() - start:.1f} s", file=file)

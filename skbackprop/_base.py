@@ -99,6 +99,10 @@ def _validate_with_hints(*args, **kwargs):
         raise type(err)(f"{msg} {' '.join(hints)}") from err
 
 
+class _StopTraining(Exception):
+    """A callback asked L-BFGS-B to stop (raised through scipy, any version)."""
+
+
 def _callbacks(callbacks):
     """Return the callbacks parameter as a list."""
     if callbacks is None:
@@ -689,7 +693,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 "elapsed": time.perf_counter() - start,
             }
             if _notify(callbacks, "on_epoch_end", self, logs):
-                raise StopIteration  # scipy >= 1.11 ends the minimisation cleanly
+                raise _StopTraining
 
         try:
             res = minimize_lbfgs(
@@ -700,6 +704,10 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                 tol=self.tol,
                 callback=callback,
             )
+        except _StopTraining:  # a callback asked to stop; xk was finite or kept
+            net.params[...] = last_good
+            self.n_iter_ = len(rows)
+            self.loss_ = float(last_loss[0])
         except KeyboardInterrupt:
             net.params[...] = last_good
             self.n_iter_ = len(rows)

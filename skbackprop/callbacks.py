@@ -13,10 +13,8 @@ The estimator calls them on the objects you passed (it does not clone them):
     ``gradient_norms`` (ndarray, one entry per layer), ``learning_rate`` (None for
     lbfgs), ``elapsed`` (seconds since the fit began) and, with early stopping,
     ``validation_score`` and ``validation_loss``. Returning True stops training
-    after this epoch: ``n_iter_`` is this epoch and the model can predict. With
-    ``solver="lbfgs"`` the stop goes through scipy's L-BFGS-B, which ends cleanly
-    on a callback's ``StopIteration`` since scipy 1.11; with older scipy the
-    ``StopIteration`` escapes from ``fit``.
+    after this epoch: ``n_iter_`` is this epoch and the model can predict (with
+    ``solver="lbfgs"`` too, on every supported scipy).
 ``on_fit_end(estimator, logs)``
     After training; ``logs`` has ``n_iter``.
 
@@ -117,6 +115,7 @@ class ProgressBar(Callback):
     otherwise a plain single line on standard error, rewritten in place after a
     carriage return. The bar is closed when the fit ends. When early stopping or
     a callback ends training before ``max_iter``, the bar stops short of its total.
+    Each ``partial_fit`` call is a fit of one epoch and shows a bar of its own.
 
     The bar exists only during ``fit``: cloning or pickling the estimator (or the
     callback) never carries it along.
