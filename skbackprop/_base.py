@@ -6,9 +6,11 @@ and drives an optimizer over :class:`~skbackprop.network.Network` in small piece
 and best-weights bookkeeping), :func:`_train_validation_split` (early-stopping split).
 """
 
+import functools
 import os
 import sys
 import time
+import types
 import warnings
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
@@ -97,6 +99,49 @@ def _validate_with_hints(*args, **kwargs):
         if not hints:
             raise
         raise type(err)(f"{msg} {' '.join(hints)}") from err
+
+
+class _available_if:
+    """Make a method exist only when ``check(estimator)`` passes.
+
+    Like scikit-learn's ``available_if`` (``hasattr`` is False when it fails), but
+    the AttributeError the check raises reaches the user with its own message,
+    which says why the method is unavailable and what to do.
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+        return self
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        self.check(obj)
+        return types.MethodType(self.fn, obj)
+
+
+class _Snapshots:
+    """The starting weights and those after the last two finite epochs."""
+
+    def __init__(self, params):
+        self._items = [(0, params.copy())]
+
+    def append(self, epoch, params):
+        """Record the weights after ``epoch`` (reusing the oldest buffer)."""
+        if len(self._items) < 3:
+            self._items.append((epoch, params.copy()))
+            return
+        _, buf = self._items.pop(1)
+        buf[...] = params
+        self._items.append((epoch, buf))
+
+    def latest_first(self):
+        """``(epoch, params)`` pairs, newest first, the starting weights last."""
+        return reversed(self._items)
 
 
 class _StopTraining(Exception):
@@ -482,14 +527,28 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
             stratify = self._targets_for_score(Y)
-        train, val = _train_validation_split(
-            X, Y, sample_weight, stratify, self.validation_fraction, self._random_state
+        too_small = (
+            f"early_stopping=True holds out validation_fraction="
+            f"{self.validation_fraction} of the n_samples={X.shape[0]} training "
+            "samples, which "
+            "leaves too few for a validation set (it needs at least 2 samples{}). "
+            "Increase validation_fraction, use more data, or set "
+            "early_stopping=False."
         )
-        if val[0].shape[0] < 2:
-            raise ValueError(
-                f"The validation set is too small: {val[0].shape[0]} sample(s). "
-                "Increase 'validation_fraction' or the size of your dataset."
+        try:
+            train, val = _train_validation_split(
+                X,
+                Y,
+                sample_weight,
+                stratify,
+                self.validation_fraction,
+                self._random_state,
             )
+        except ValueError as err:  # train_test_split's own wording
+            extra = "" if stratify is None else " and, stratified, one per class"
+            raise ValueError(too_small.format(extra)) from err
+        if val[0].shape[0] < 2:
+            raise ValueError(too_small.format(f"; it got {val[0].shape[0]}"))
         if self._best_params is None or self._best_params.shape != net.params.shape:
             # Nothing better seen yet: the starting weights are the best.
             self._best_params = net.params.copy()
@@ -509,6 +568,7 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
         # The weights after the last completed, finite epoch: what divergence and
         # Ctrl-C fall back to.
         last_good = net.params.copy()
+        history = _Snapshots(net.params)
         start = time.perf_counter()
         self.n_iter_ = 0
         try:
@@ -517,9 +577,10 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                     order = shuffle(order, random_state=self._random_state)
                 loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
                 if not (np.isfinite(loss) and np.isfinite(net.params).all()):
-                    self._diverged(net, last_good)
+                    self._diverged(net, history, train[0])
                     break
                 last_good[...] = net.params
+                history.append(self.n_iter_ + 1, net.params)
                 self.n_iter_ += 1
                 self.loss_ = loss
                 self.t_ += n_samples
@@ -553,25 +614,39 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
                     )
         except KeyboardInterrupt:
             net.params[...] = last_good
-            kept = "the best epoch's" if self.early_stopping else "the last completed"
+            if self.early_stopping:
+                kept, more = "the best epoch's", "warm_start=True"
+            else:
+                kept, more = "the last completed", "partial_fit or warm_start=True"
             _warn(
                 f"Training interrupted by user after {self.n_iter_} epoch(s); "
                 f"{kept} weights were kept. The model can predict, and training can "
-                "go on with partial_fit or warm_start=True.",
+                f"go on with {more}.",
             )
         if self.early_stopping:
             net.params[...] = self._best_params
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
-    def _diverged(self, net, last_good):
-        """Restore the last finite weights after the loss or weights blew up."""
-        net.params[...] = last_good
+    def _diverged(self, net, history, X):
+        """Fall back to the latest weights that predict finitely after a blow-up.
+
+        The weights after the last finite epoch were never evaluated; if even they
+        overflow on the training rows, step back to earlier epochs' weights, and
+        at worst to the starting weights.
+        """
         epoch = self.n_iter_ + 1
-        kept = (
-            "the best epoch's weights are restored"
-            if self.early_stopping
-            else f"the weights after epoch {epoch - 1} are kept"
-        )
+        kept_epoch = 0
+        for snapshot_epoch, params in history.latest_first():
+            net.params[...] = params
+            kept_epoch = snapshot_epoch
+            if self._predicts_finitely(X):
+                break
+        if self.early_stopping:
+            kept = "the best epoch's weights are restored"
+        elif kept_epoch == 0:
+            kept = "the starting weights are kept"
+        else:
+            kept = f"the weights after epoch {kept_epoch} are kept"
         _warn(
             f"Training diverged in epoch {epoch}: the loss or the weights became "
             f"non-finite (inf or NaN); {kept}. Use a smaller learning_rate_init "
@@ -579,6 +654,14 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             "sklearn.preprocessing.StandardScaler.",
             ConvergenceWarning,
         )
+
+    def _predicts_finitely(self, X):
+        """Whether the current weights give finite outputs on ``X``, no overflow."""
+        with np.errstate(over="raise", invalid="raise"):
+            try:
+                return bool(np.isfinite(self._forward(X)).all())
+            except FloatingPointError:
+                return False
 
     def _epoch_logs(self, loss, norms, optimizer, start):
         """Return the figures of the epoch just finished, for callbacks."""
@@ -714,7 +797,8 @@ class BaseBackprop(BaseEstimator, metaclass=ABCMeta):
             self.loss_ = float(last_loss[0])
             _warn(
                 f"Training interrupted by user after {len(rows)} iteration(s); the "
-                "last iterate's weights were kept.",
+                "last iterate's weights were kept. The model can predict, and "
+                "training can go on with warm_start=True.",
             )
         else:
             self.n_iter_ = min(res.nit, self.max_iter)

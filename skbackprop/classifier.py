@@ -1,16 +1,18 @@
 """BackpropClassifier: a drop-in superset of scikit-learn's MLPClassifier."""
 
+import numbers
+
 import numpy as np
+from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from . import _docs
-from ._base import BaseBackprop, _validate_with_hints
+from ._base import BaseBackprop, _available_if, _validate_with_hints
 from ._compat import _fit_context
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
@@ -141,11 +143,13 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
             ):
                 raise ValueError(
                     "The classifier needs samples of at least 2 classes in y; got "
-                    f"only one class: {binarizer.classes_[0]!r}. Check your labels, "
+                    f"only one class: {binarizer.classes_.tolist()[0]!r}. Check your "
+                    "labels, "
                     "or use partial_fit with classes=... if other classes come later."
                 )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
+            self._y_dtype = np.asarray(y).dtype.str  # a str pickles anywhere
         else:
             classes = unique_labels(y)
             if self.warm_start and not incremental:
@@ -181,7 +185,14 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
             )
         else:
             weights = self._dict_class_weights(cw, index)
-        return weights if sample_weight is None else weights * sample_weight
+        weights = weights if sample_weight is None else weights * sample_weight
+        if not weights.sum() > 0:
+            raise ValueError(
+                f"class_weight={cw!r} gives every sample a weight of zero (together "
+                "with sample_weight); give at least one present class a positive "
+                "weight."
+            )
+        return weights
 
     def _balanced_weights(self, index, n_classes, sample_weight, incremental):
         """Row weights ``Σw / (n_classes · Σ_{class} w)`` ("balanced").
@@ -230,7 +241,20 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                     f"class_weight has keys {unknown} that are not classes of y "
                     f"({classes.tolist()}); use the labels of y as keys."
                 )
-            per_class = np.array([float(cw.get(c, 1.0)) for c in classes])
+            per_class = np.ones(len(classes))
+            for j, c in enumerate(classes.tolist()):
+                value = cw.get(c, 1.0)
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, numbers.Real)
+                    or not np.isfinite(value)
+                    or value < 0
+                ):
+                    raise ValueError(
+                        f"class_weight[{c!r}] is {value!r}; class weights must be "
+                        "finite, non-negative numbers (1 is neutral)."
+                    )
+                per_class[j] = value
             weights *= per_class[index[:, k]]
         return weights
 
@@ -242,7 +266,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
     def _predict_from_output(self, out):
         if self.n_outputs_ == 1:
             out = out.ravel()
-        return self._label_binarizer.inverse_transform(out)
+        pred = self._label_binarizer.inverse_transform(out)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            pred = pred.astype(self._y_dtype, copy=False)  # the indicator's dtype
+        return pred
 
     def _targets_for_score(self, Y):
         Y = Y.ravel() if self.n_outputs_ == 1 else Y
@@ -252,7 +279,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)
 
     # ------------------------------------------------------------ public API
-    @available_if(lambda est: est._check_partial_fit_allowed())
+    @_available_if(lambda est: est._check_partial_fit_allowed())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one pass over ``X``, ``y``.
@@ -288,6 +315,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                 binarizer.fit(classes)
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
+            self._y_dtype = np.asarray(y).dtype.str  # a str pickles anywhere
         elif classes is not None and not np.array_equal(
             np.sort(np.asarray(classes)), np.sort(np.asarray(self.classes_))
         ):
@@ -340,13 +368,16 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
-            Probability of each class, in the order of ``classes_``.
+            Probability of each class, in the order of ``classes_``. Never
+            exactly 0: probabilities below the smallest normal float are raised
+            to it, so that ``log(predict_proba(X))`` equals
+            :meth:`predict_log_proba` and stays finite.
         """
         out = self._validated_output(X)
         if self.n_outputs_ == 1:
             p = out.ravel()
-            return np.vstack([1 - p, p]).T
-        return out
+            out = np.vstack([1 - p, p]).T
+        return np.maximum(out, np.finfo(out.dtype).tiny, out=out)
 
     def predict_log_proba(self, X):
         """Logarithm of the class probabilities.
@@ -361,8 +392,17 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         log_proba : ndarray of shape (n_samples, n_classes)
             ``log(predict_proba(X))``.
         """
-        proba = self.predict_proba(X)
-        return np.log(proba, out=proba)
+        # From the logits, so that tiny probabilities give finite logs; floored
+        # where predict_proba floors its probabilities.
+        s = self._validated_output(X, link=False)
+        if self.out_activation_ == "softmax":
+            log_p = s - logsumexp(s, axis=1, keepdims=True)
+        elif self.n_outputs_ == 1:
+            # log(1 - σ(s)), log σ(s)
+            log_p = np.hstack([-np.logaddexp(0, s), -np.logaddexp(0, -s)])
+        else:
+            log_p = -np.logaddexp(0, -s)  # log σ(s) per label
+        return np.maximum(log_p, np.log(np.finfo(log_p.dtype).tiny), out=log_p)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

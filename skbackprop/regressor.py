@@ -4,11 +4,10 @@ import numpy as np
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import column_or_1d
 
 from . import _docs
-from ._base import BaseBackprop, _validate_with_hints
+from ._base import BaseBackprop, _available_if, _validate_with_hints
 from ._compat import _fit_context
 from .losses import PoissonLoss, SquaredError
 
@@ -151,7 +150,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
     def _score_predictions(self, y_true, y_pred, sample_weight):
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
-    @available_if(lambda est: est._check_partial_fit_allowed())
+    @_available_if(lambda est: est._check_partial_fit_allowed())
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one pass over ``X``, ``y``.
