@@ -111,7 +111,7 @@ loss_ : float
     best_validation_score_ : float or None
         Best validation score with early stopping.
 
-    gradient_norms_ : ndarray of shape (n_epochs, n_layers_ - 1)
+    gradient_norms_ : ndarray of shape (n_epochs, `n_layers_` - 1)
         Per epoch (per iteration for lbfgs), the mean over batches of each layer's
         coefficient-gradient L2 norm; one row per entry of ``loss_curve_``.
 
@@ -136,7 +136,7 @@ loss_ : float
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Feature names seen during fit, when ``X`` has string column names.
 
     n_iter_ : int
