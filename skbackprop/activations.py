@@ -279,7 +279,10 @@ class ReLU(Activation):
         return np.maximum(s, 0, out=out)
 
     def _mul_derivative(self, g, s, o, tmp):
-        g[o <= 0] = 0
+        # sign(o) is exactly the indicator 1[o > 0] since o >= 0; two streaming
+        # passes instead of a boolean mask and a scatter.
+        np.sign(o, out=tmp)
+        g *= tmp
 
 
 class LeakyReLU(Activation):

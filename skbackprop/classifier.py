@@ -166,7 +166,22 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                     f"{self.classes_}. 'y' has {classes}. Pass every class in "
                     "`classes=` on the first call to partial_fit."
                 )
-        return X, self._label_binarizer.transform(y)
+        return X, self._encode(y, X.dtype if reset else self.coefs_[0].dtype)
+
+    def _encode(self, y, dtype):
+        """Targets as the network's 0/1 output matrix, built directly in ``dtype``.
+
+        The same as ``LabelBinarizer.transform`` (binary: one column for
+        ``classes_[1]``; multiclass: one-hot), without its int64 intermediate.
+        """
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return np.asarray(y, dtype=dtype)
+        index = np.searchsorted(self.classes_, y)
+        if len(self.classes_) == 2:
+            return (index == 1).astype(dtype).reshape(-1, 1)
+        Y = np.zeros((len(index), len(self.classes_)), dtype=dtype)
+        Y[np.arange(len(index)), index] = 1
+        return Y
 
     def _fit_sample_weight(self, Y, sample_weight, incremental):
         cw = self.class_weight
@@ -266,14 +281,16 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
     def _predict_from_output(self, out):
         if self.n_outputs_ == 1:
             out = out.ravel()
-        pred = self._label_binarizer.inverse_transform(out)
+        # LabelBinarizer.inverse_transform's rules, without its overhead (it
+        # dominated one-row predictions): threshold 0.5, else the argmax.
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            pred = pred.astype(self._y_dtype, copy=False)  # the indicator's dtype
-        return pred
+            return (out > 0.5).astype(self._y_dtype)
+        if out.ndim == 1:
+            return self.classes_.take((out > 0.5).astype(np.intp))
+        return self.classes_.take(out.argmax(axis=1))
 
     def _targets_for_score(self, Y):
-        Y = Y.ravel() if self.n_outputs_ == 1 else Y
-        return self._label_binarizer.inverse_transform(Y)
+        return self._predict_from_output(Y)
 
     def _score_predictions(self, y_true, y_pred, sample_weight):
         return accuracy_score(y_true, y_pred, sample_weight=sample_weight)

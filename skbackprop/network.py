@@ -206,14 +206,14 @@ class Network:
         self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
         self._parametric = n_act
         self.coefs, self.intercepts, self.activation_params = self._views(self.params)
-        self._coef_starts = self._offsets[: len(pairs)]
-        self._coef_tmp = np.empty(self.n_coef, dtype=self.dtype)
         self._workspaces = {}
         (
             self.grad_coefs,
             self.grad_intercepts,
             self.grad_activation_params,
         ) = self._views(self.grad)
+        self._grad_coef_flat = [g.reshape(-1) for g in self.grad_coefs]
+        self._coef_tmp = np.empty(self.n_coef, dtype=self.dtype)
 
     def _views(self, flat):
         views = [
@@ -399,9 +399,10 @@ class Network:
         -------
         out : ndarray of shape (n_layers,)
         """
-        g = self.grad[: self.n_coef]
-        np.multiply(g, g, out=self._coef_tmp)
-        return np.add.reduceat(self._coef_tmp, self._coef_starts, out=out)
+        # One read-only dot per layer: no temporary, unlike g*g then a sum.
+        for i, g in enumerate(self._grad_coef_flat):
+            out[i] = np.dot(g, g)
+        return out
 
     def coef_grad_norms(self):
         """L2 norm of each layer's coefficient gradient in :attr:`grad`.
