@@ -7,8 +7,9 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from . import _docs
-from ._base import BaseBackprop, _available_if, _validate_with_hints
+from ._base import BaseBackprop
 from ._compat import _fit_context
+from ._utils import _available_if, _validate_with_hints
 from .losses import PoissonLoss, SquaredError
 
 

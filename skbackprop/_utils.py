@@ -1,0 +1,145 @@
+"""Small helpers of the estimator layer: warnings, input hints, callbacks, snapshots."""
+
+import functools
+import os
+import sys
+import types
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn.utils.validation import validate_data
+
+
+def _warn(message, category=UserWarning):
+    """Warn with the location of the user's call, outside skbackprop and sklearn."""
+    internal = (
+        os.path.dirname(__file__),
+        os.path.dirname(sys.modules["sklearn"].__file__),
+    )
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
+# How to fix the input errors scikit-learn's validation reports, by what they say.
+_INPUT_HINTS = [
+    (
+        "infinity",
+        "Replace or drop infinite values before fitting (e.g. np.nan_to_num, or "
+        "clip extreme values).",
+    ),
+    (
+        "y contains NaN",
+        "Drop the samples whose target is missing, or impute the target.",
+    ),
+    (
+        "0 sample(s)",
+        "Pass at least one sample: the data is empty, check any filtering before.",
+    ),
+    (
+        "0 feature(s)",
+        "Pass at least one feature column.",
+    ),
+    (
+        "inconsistent numbers of samples",
+        "X and y (and sample_weight) need one entry per sample; check that they "
+        "were sliced the same way.",
+    ),
+    (
+        "could not convert",
+        "The model needs numeric input: encode text or categorical columns first "
+        "(e.g. OneHotEncoder or OrdinalEncoder in a ColumnTransformer); for class "
+        "labels as targets use BackpropClassifier.",
+    ),
+    (
+        "features as input",
+        "Pass data with the same columns as during fit.",
+    ),
+]
+
+
+def _validate_with_hints(*args, **kwargs):
+    """``validate_data`` whose errors also say how to fix the input."""
+    try:
+        return validate_data(*args, **kwargs)
+    except (ValueError, TypeError) as err:
+        msg = str(err)
+        hints = [hint for key, hint in _INPUT_HINTS if key in msg and hint not in msg]
+        if not hints:
+            raise
+        raise type(err)(f"{msg} {' '.join(hints)}") from err
+
+
+class _available_if:
+    """Make a method exist only when ``check(estimator)`` passes.
+
+    Like scikit-learn's ``available_if`` (``hasattr`` is False when it fails), but
+    the AttributeError the check raises reaches the user with its own message,
+    which says why the method is unavailable and what to do.
+    """
+
+    def __init__(self, check):
+        self.check = check
+
+    def __call__(self, fn):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+        return self
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self.fn
+        self.check(obj)
+        return types.MethodType(self.fn, obj)
+
+
+class _Snapshots:
+    """The starting weights and those after the last two finite epochs."""
+
+    def __init__(self, params):
+        self._items = [(0, params.copy())]
+
+    def append(self, epoch, params):
+        """Record the weights after ``epoch`` (reusing the oldest buffer)."""
+        if len(self._items) < 3:
+            self._items.append((epoch, params.copy()))
+            return
+        _, buf = self._items.pop(1)
+        buf[...] = params
+        self._items.append((epoch, buf))
+
+    def latest_first(self):
+        """``(epoch, params)`` pairs, newest first, the starting weights last."""
+        return reversed(self._items)
+
+
+class _StopTraining(Exception):
+    """A callback asked L-BFGS-B to stop (raised through scipy, any version)."""
+
+
+def _callbacks(callbacks):
+    """Return the callbacks parameter as a list."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, (list, tuple)):
+        return list(callbacks)
+    return [callbacks]
+
+
+def _notify(callbacks, hook, estimator, logs):
+    """Call ``hook`` on every callback that has it; True if any asked to stop."""
+    stop = False
+    for cb in callbacks:
+        method = getattr(cb, hook, None)
+        if method is not None and method(estimator, logs):
+            stop = True
+    return stop
+
+
+def _take_rows(X, idx):
+    """Rows ``idx`` of a dense or sparse matrix."""
+    if sp.issparse(X):
+        return X[idx]
+    return np.take(X, idx, axis=0)
