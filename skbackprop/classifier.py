@@ -331,6 +331,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                 binarizer.fit(y)
             else:
                 binarizer.fit(classes)
+                if len(binarizer.classes_) < 2:
+                    raise ValueError(
+                        "partial_fit needs at least 2 classes in `classes`; got "
+                        f"{binarizer.classes_.tolist()}. Pass every class the data "
+                        "can have, e.g. classes=np.unique(y_all)."
+                    )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
             self._y_dtype = np.asarray(y).dtype.str  # a str pickles anywhere

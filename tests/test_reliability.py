@@ -865,3 +865,11 @@ def test_concurrent_predict_equals_serial(est):
     for task, expected, got in zip(tasks, serial, parallel, strict=True):
         assert got.dtype == expected.dtype, task
         np.testing.assert_array_equal(got, expected, err_msg=str(task))
+
+
+def test_partial_fit_with_a_single_class_in_classes():
+    """partial_fit's classes must name at least two classes, and the error says so."""
+    X = np.random.RandomState(0).rand(10, 3)
+    with pytest.raises(ValueError, match="at least 2 classes") as exc:
+        BackpropClassifier().partial_fit(X, np.zeros(10), classes=[0])
+    assert "classes=np.unique(y_all)" in str(exc.value)
