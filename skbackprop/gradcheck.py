@@ -1,5 +1,7 @@
 """Gradient check: backprop against central finite differences."""
 
+import copy
+
 import numpy as np
 from sklearn.base import clone
 
@@ -40,29 +42,11 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
     error : float
         The largest relative error (0 when both gradients are exactly zero).
     """
-    est = clone(estimator)
-    fitted = hasattr(estimator, "coefs_")
-    if fitted:
-        est.set_params(warm_start=True)
-        for name in (
-            "coefs_",
-            "intercepts_",
-            "activation_params_",
-            "activations_",
-            "classes_",
-            "_label_binarizer",
-            "n_features_in_",
-            "_loss",
-            "n_layers_",
-            "n_outputs_",
-            "out_activation_",
-            "n_iter_",
-            "t_",
-        ):
-            if hasattr(estimator, name):
-                setattr(est, name, getattr(estimator, name))
-        if hasattr(estimator, "feature_names_in_"):
-            est.feature_names_in_ = estimator.feature_names_in_
+    if hasattr(estimator, "coefs_"):
+        # A private copy continues from the fitted state (warm start) untouched.
+        est = copy.deepcopy(estimator).set_params(warm_start=True)
+    else:
+        est = clone(estimator)
     # float64 for the check; a DataFrame stays a DataFrame (feature names) and
     # sparse stays sparse.
     if hasattr(X, "astype") and (hasattr(X, "columns") or hasattr(X, "tocsr")):
