@@ -7,16 +7,18 @@ twice ours because scikit-learn's squared error is ``½·mean((o - y)²)``):
 ============== =================== ==============================
 loss           output activation   δ^(L) per sample and output
 ============== =================== ==============================
-squared_error  identity            ``(p - y) / n_outputs``
+squared_error  identity            ``p - y``
 poisson        exp                 ``p - y``
 binary log     logistic            ``p - y``
 softmax log    softmax             ``p - y``
 ============== =================== ==============================
 
-Values follow scikit-learn's MLP exactly: weighted means over samples; squared error
-is averaged over outputs, the others are summed over outputs. The squared-error delta
-is divided by ``n_outputs`` so that it is the true gradient of that value
-(scikit-learn's MLP omits the division; with one output the two agree).
+Values are weighted means over samples, summed over outputs, as the lecture sums
+``ℓ = Σ_k (o_k - y_k)²`` over its output vector: so each delta is the exact gradient of
+the reported value. The gradients equal scikit-learn's MLP's for any number of
+outputs. Its reported multi-output squared error averages over the outputs (its
+issue #8349), so ours is ``n_outputs`` times its value there; with one output the
+two agree.
 """
 
 import numpy as np
@@ -107,7 +109,11 @@ class Loss:
 
 
 class SquaredError(Loss):
-    """Half squared error, ``½·mean((p - y)²)``, with identity output."""
+    """Half squared error with identity output.
+
+    ``½ · Σ_outputs mean_samples((p - y)²)``: half the lecture's ``(o - y)²`` summed
+    over the output vector, whose gradient is ``δ^(L) = p - y`` per output.
+    """
 
     out_activation = "identity"
 
@@ -116,13 +122,8 @@ class SquaredError(Loss):
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
         diff = y - p
-        return 0.5 * float(_weighted_mean(diff * diff, sample_weight).mean())
-
-    def output_delta(self, y, p, out=None):  # noqa: D102
-        delta = np.subtract(p, y, out=out)
-        if delta.shape[1] > 1:
-            delta /= delta.shape[1]
-        return delta
+        diff *= diff
+        return 0.5 * _weighted_total(diff, sample_weight)
 
 
 class PoissonLoss(Loss):

@@ -24,7 +24,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
     Parameters
     ----------
     loss : {{"squared_error", "poisson"}}, default="squared_error"
-        "squared_error" is ``½·mean((p - y)²)`` (half the lecture's ``(o - y)²``);
+        "squared_error" is ``½·mean((p - y)²)`` (half the lecture's ``(o - y)²``),
+        summed over the outputs when there are several;
         "poisson" is half the Poisson deviance with a log link (``y >= 0``).
 
     {_docs.HIDDEN_PARAMS}

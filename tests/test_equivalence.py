@@ -175,6 +175,37 @@ def test_stochastic_trajectory_equals_sklearn(task, solver, activation):
     _assert_same_trajectory(ours, theirs)
 
 
+@pytest.mark.parametrize("n_outputs", [2, 3])
+@pytest.mark.parametrize("solver", list(SOLVERS))
+def test_multi_output_regression_trajectory_equals_sklearn(solver, n_outputs):
+    """Several squared-error outputs: sklearn's weights; the loss is summed over them.
+
+    The gradient is scikit-learn's (δ^(L) = p - y per output, no division by the
+    number of outputs), so every weight follows its trajectory. scikit-learn
+    reports the mean over outputs of the loss whose gradient it uses; we report the
+    sum, the loss the lecture writes, so our values are n_outputs times its values.
+    """
+    X, Y = make_regression(
+        N_SAMPLES, 6, n_informative=4, n_targets=n_outputs, noise=1.0, random_state=0
+    )
+    Y = (Y - Y.mean(0)) / Y.std(0)
+    params = {**TRAJECTORY, **SOLVERS[solver], "activation": "tanh", "alpha": 0.0}
+    ours, theirs = _pair("regression", **params)
+    _fit_quietly(ours, X, Y)
+    _fit_quietly(theirs, X, Y)
+    assert ours.n_outputs_ == theirs.n_outputs_ == n_outputs
+    _assert_same_weights(ours, theirs)
+    np.testing.assert_allclose(
+        ours.loss_curve_, n_outputs * np.asarray(theirs.loss_curve_), rtol=RTOL
+    )
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=RTOL)
+    # With an L2 term (not scaled by the outputs) the weights still agree.
+    ours, theirs = _pair("regression", **{**params, "alpha": 1e-2})
+    _fit_quietly(ours, X, Y)
+    _fit_quietly(theirs, X, Y)
+    _assert_same_weights(ours, theirs)
+
+
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
 @pytest.mark.parametrize("solver", ["sgd-nesterov", "adam"])
 def test_trajectory_from_assigned_weights_equals_sklearn(task, solver):
