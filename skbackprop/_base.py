@@ -22,7 +22,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, _fit_context
 from ._training import TrainingMixin
-from ._utils import _validate_with_hints
+from ._utils import (
+    _atomic,
+    _combine,
+    _non_finite_error,
+    _UnavailableError,
+    _validate_with_hints,
+)
 from .activations import ACTIVATIONS, Activation, Logistic, get_activation
 from .network import Network, clip_extreme, forward, signal_limit
 
@@ -90,12 +96,14 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         """Targets in the form :meth:`_score_predictions` expects."""
         return Y
 
-    def _fit_sample_weight(self, Y, sample_weight, incremental):
-        """Sample weights for training from encoded targets ``Y`` (2-D).
+    def _class_weight_factors(self, Y, sample_weight, incremental):
+        """Per-row factors multiplied into the sample weights, or None.
 
-        The classifier folds its class weights in here.
+        The classifier returns its class weights here; they are applied after the
+        early-stopping split, so that integer ``sample_weight`` still splits as
+        repeated rows.
         """
-        return sample_weight
+        return None
 
     # ------------------------------------------------------------ structure
     def _hidden_layer_sizes(self):
@@ -174,6 +182,7 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
                 self.validation_loss_curve_ = []
                 self.best_validation_score_ = -np.inf
                 self._best_criterion = -np.inf
+                self._best_val_loss = np.inf
                 self.best_loss_ = None
             else:
                 self.best_loss_ = np.inf
@@ -197,7 +206,22 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         return net
 
     def _prepare(self, X, y, sample_weight, incremental):
-        """Validate, initialise on the first pass, and build the network."""
+        """Validate, initialise on the first pass, and build the network.
+
+        Returns
+        -------
+        net : Network
+            The core, holding a copy of the current (or fresh) weights.
+        X, Y : ndarray or sparse matrix
+            Validated inputs and encoded 2-D targets in the network's dtype.
+        sample_weight : ndarray or None
+            The validated ``sample_weight``.
+        class_factor : ndarray or None
+            Per-row class weights (classifier with ``class_weight``), to be
+            multiplied into ``sample_weight``.
+        first_pass : bool
+            Whether the weights were freshly initialised.
+        """
         hidden = self._hidden_layer_sizes()
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -210,9 +234,9 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
             Y = Y.reshape(-1, 1)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
-        sample_weight = self._fit_sample_weight(Y, sample_weight, incremental)
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=dtype)
+        class_factor = self._class_weight_factors(Y, sample_weight, incremental)
+        if class_factor is not None:
+            class_factor = np.asarray(class_factor, dtype=dtype)
         # Inputs beyond the signal limit are clipped once here (a copy only then).
         X = clip_extreme(X, signal_limit(dtype))
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
@@ -221,9 +245,10 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
             self._initialize(Y, layer_units, dtype)
         self.n_outputs_ = Y.shape[1]
         net = self._network(layer_units, dtype)
-        return net, X, Y, sample_weight
+        return net, X, Y, sample_weight, class_factor, first_pass
 
     # ---------------------------------------------------------------- fitting
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, sample_weight=None):
         """Fit the network to data ``X`` and targets ``y`` by backpropagation.
@@ -245,7 +270,9 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental):
-        net, X, Y, sample_weight = self._prepare(X, y, sample_weight, incremental)
+        net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
+            X, y, sample_weight, incremental
+        )
         if not np.isfinite(net.params).all():
             raise ValueError(
                 "The starting weights contain NaN or inf (were coefs_, intercepts_ "
@@ -257,15 +284,13 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         # numpy's floating-point warnings would only repeat it less helpfully.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             if self.solver in _STOCHASTIC_SOLVERS:
-                self._fit_stochastic(net, X, Y, sample_weight, incremental)
+                self._fit_stochastic(
+                    net, X, Y, sample_weight, class_factor, incremental, first_pass
+                )
             else:
-                self._fit_lbfgs(net, X, Y, sample_weight)
+                self._fit_lbfgs(net, X, Y, _combine(sample_weight, class_factor))
         if not np.isfinite(net.params).all():
-            raise ValueError(
-                "Solver produced non-finite parameter weights. The input data may "
-                "contain large values and need to be preprocessed (e.g. with "
-                "StandardScaler), or learning_rate_init may be too large."
-            )
+            raise _non_finite_error(self)
         return self
 
     def _check_partial_fit_allowed(self):
@@ -276,9 +301,10 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
                 "solver='adam'."
             )
         if self.early_stopping:
-            raise AttributeError(
-                "partial_fit is not available with early_stopping=True: a single "
-                "pass has no held-out set to stop on. Set early_stopping=False."
+            raise _UnavailableError(
+                "partial_fit does not support early_stopping=True: a single pass "
+                "has no held-out set to stop on. Set early_stopping=False (for "
+                "example with set_params) to train incrementally."
             )
         return True
 

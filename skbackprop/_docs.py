@@ -60,7 +60,9 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         improving, and restore the best weights.
 
     validation_fraction : float, default=0.1
-        Fraction held out for early stopping, in (0, 1).
+        Fraction held out for early stopping, in (0, 1). On small data the
+        held-out set grows to its minimum: 2 samples, and one of each class for
+        binary targets (stratified, as in scikit-learn).
 
     beta_1 : float, default=0.9
         Adam's first-moment decay.
@@ -82,7 +84,10 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         R², higher is better; scikit-learn's behaviour) or the loss (lower is
         better). The loss keeps improving after a coarse score such as accuracy
         saturates, so "loss" trains until the model stops getting more confident,
-        while "score" restores the first epoch that reached the best score.
+        while "score" restores the first epoch that reached the best score. With
+        ``class_weight`` the score is the class-weighted accuracy, and an epoch
+        whose score ties the best (within ``tol``) counts as better when its
+        class-weighted validation loss is lower.
 
     callbacks : object or list of objects, default=None
         Objects with any of ``on_fit_begin(estimator, logs)``,

@@ -1,9 +1,9 @@
 """The early-stopping split: order-invariant, with integer weights as copies."""
 
+import math
+
 import numpy as np
 from sklearn.model_selection import train_test_split
-
-from ._utils import _take_rows
 
 # Above this many weight units, integer weights are not expanded for the split.
 _MAX_SPLIT_UNITS = 10_000_000
@@ -14,12 +14,46 @@ def _canonical_order(X, Y):
 
     Rows are sorted by a fixed random projection of ``[X, Y]``: identical rows get
     identical keys (and are interchangeable), distinct rows almost surely distinct
-    ones. Works for dense and sparse ``X`` in one pass.
+    ones. Works for dense and sparse ``X`` in one pass, in ``X``'s dtype (a float32
+    ``X`` is not copied to float64 for the product).
     """
     rng = np.random.RandomState(0)
-    key = np.asarray(X @ rng.uniform(1, 2, X.shape[1])).ravel()
-    key = key + np.pi * (Y @ rng.uniform(1, 2, Y.shape[1]))
+    key = np.asarray(X @ rng.uniform(1, 2, X.shape[1]).astype(X.dtype)).ravel()
+    key = key + np.pi * (Y @ rng.uniform(1, 2, Y.shape[1]).astype(Y.dtype))
     return np.argsort(key, kind="stable")
+
+
+def _validation_size(n_units, fraction, stratify):
+    """Count the validation units: the fraction, at least 2 and one per class.
+
+    Returns ``(n_val, n_classes)``; ``n_classes`` is 1 when not stratified.
+    Raises ValueError when the rest cannot be a training set (at least one unit,
+    and one per class when stratified).
+    """
+    if stratify is None:
+        n_classes = 1
+    else:  # a label per row, or (as scikit-learn stratifies) a 0/1 row per sample
+        n_classes = len(np.unique(stratify, axis=0 if stratify.ndim == 2 else None))
+    by_fraction = math.ceil(fraction * n_units)  # train_test_split's rounding
+    n_val = max(by_fraction, 2, n_classes)
+    if n_units - n_val < n_classes:
+        first = (
+            "The validation set is too small. Increase 'validation_fraction' or the "
+            "size of your dataset."
+            if by_fraction < max(2, n_classes)
+            else "The training set is too small."
+        )
+        classes = (
+            "" if stratify is None else f" and one of each of the {n_classes} classes"
+        )
+        raise ValueError(
+            f"{first} early_stopping=True needs at least 2 validation samples"
+            f"{classes}, and at least {n_classes} training sample(s); "
+            f"validation_fraction={fraction} of the {n_units} samples leaves "
+            f"{max(n_units - n_val, 0)} for training. Use more data, change "
+            "validation_fraction, or set early_stopping=False."
+        )
+    return n_val, n_classes
 
 
 def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_state):
@@ -32,9 +66,15 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
     by integer weights, gives the same split (and the same model). Other weights
     travel with their rows.
 
+    The validation set holds ``ceil(fraction · n)`` samples as scikit-learn's MLP
+    holds out, but at least 2 and, when stratified, one of each class, so that
+    small data sets can still stop early.
+
     Returns
     -------
-    train, validation : tuple of (X, Y, sample_weight)
+    train, validation : tuple of (rows, sample_weight)
+        Row indices into ``X`` and the weights of those rows (None without
+        weights; for integer weights, the number of copies on that side).
     """
     n = X.shape[0]
     order = _canonical_order(X, Y)
@@ -48,8 +88,9 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
     if copies is not None:
         units = np.repeat(order, copies[order])
         strat = None if stratify is None else stratify[units]
+        n_val, _ = _validation_size(len(units), fraction, strat)
         tr_units, val_units = train_test_split(
-            units, random_state=random_state, test_size=fraction, stratify=strat
+            units, random_state=random_state, test_size=n_val, stratify=strat
         )
         parts = []
         for chosen in (tr_units, val_units):
@@ -58,14 +99,11 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
             rows, first = np.unique(chosen, return_index=True)
             rows = rows[np.argsort(first)]
             w = None if sw is None else np.bincount(chosen, minlength=n)[rows]
-            w = None if w is None else w.astype(sw.dtype)
-            parts.append((_take_rows(X, rows), Y[rows], w))
+            parts.append((rows, None if w is None else w.astype(sw.dtype)))
         return parts[0], parts[1]
     strat = None if stratify is None else stratify[order]
+    n_val, _ = _validation_size(n, fraction, strat)
     tr, val = train_test_split(
-        order, random_state=random_state, test_size=fraction, stratify=strat
+        order, random_state=random_state, test_size=n_val, stratify=strat
     )
-    return (
-        (_take_rows(X, tr), Y[tr], sw[tr]),
-        (_take_rows(X, val), Y[val], sw[val]),
-    )
+    return (tr, sw[tr]), (val, sw[val])

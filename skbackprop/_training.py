@@ -18,9 +18,12 @@ from sklearn.utils import gen_batches, shuffle
 from ._split import _train_validation_split
 from ._utils import (
     _callbacks,
+    _combine,
+    _non_finite_error,
     _notify,
     _Snapshots,
     _StopTraining,
+    _take_rows,
     _warn,
 )
 from .optimizers import SGD, Adam, minimize_lbfgs
@@ -60,23 +63,21 @@ class TrainingMixin:
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _early_stopping_split(self, net, X, Y, sample_weight):
-        """Training and validation sets (validation None without early stopping)."""
+    def _early_stopping_split(self, net, X, Y, sample_weight, class_factor):
+        """Training and validation sets (validation None without early stopping).
+
+        Each is ``(X, Y, weights)`` with the class weights multiplied in after the
+        split (they were computed on all rows, as without early stopping).
+        """
         if not self.early_stopping:
-            return (X, Y, sample_weight), None
+            return (X, Y, _combine(sample_weight, class_factor)), None
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
-            stratify = self._targets_for_score(Y)
-        too_small = (
-            f"early_stopping=True holds out validation_fraction="
-            f"{self.validation_fraction} of the n_samples={X.shape[0]} training "
-            "samples, which "
-            "leaves too few for a validation set (it needs at least 2 samples{}). "
-            "Increase validation_fraction, use more data, or set "
-            "early_stopping=False."
-        )
+            # Binary targets are stratified, by the 0/1 column, as scikit-learn's
+            # MLP does (it does not stratify multiclass or multilabel targets).
+            stratify = Y > 0.5
         try:
-            train, val = _train_validation_split(
+            parts = _train_validation_split(
                 X,
                 Y,
                 sample_weight,
@@ -84,22 +85,37 @@ class TrainingMixin:
                 self.validation_fraction,
                 self._random_state,
             )
-        except ValueError as err:  # train_test_split's own wording
-            extra = "" if stratify is None else " and, stratified, one per class"
-            raise ValueError(too_small.format(extra)) from err
-        if val[0].shape[0] < 2:
-            raise ValueError(too_small.format(f"; it got {val[0].shape[0]}"))
+        except ValueError as err:
+            if "least populated" not in str(err):
+                raise
+            raise ValueError(
+                f"{err} early_stopping=True stratifies its validation split by class, "
+                "so every class needs at least 2 samples: drop or merge the rarest "
+                "classes, or set early_stopping=False."
+            ) from err
+        train, val = (
+            (
+                _take_rows(X, rows),
+                Y[rows],
+                _combine(w, None if class_factor is None else class_factor[rows]),
+            )
+            for rows, w in parts
+        )
         if self._best_params is None or self._best_params.shape != net.params.shape:
             # Nothing better seen yet: the starting weights are the best.
             self._best_params = net.params.copy()
         return train, val
 
-    def _fit_stochastic(self, net, X, Y, sample_weight, incremental):
+    def _fit_stochastic(
+        self, net, X, Y, sample_weight, class_factor, incremental, first_pass
+    ):
+        train, val = self._early_stopping_split(
+            net, X, Y, sample_weight, class_factor
+        )
         if incremental and self._optimizer is not None:
             optimizer = self._optimizer
         else:
             optimizer = self._optimizer = self._make_optimizer(net)
-        train, val = self._early_stopping_split(net, X, Y, sample_weight)
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
         order = np.arange(n_samples)
@@ -116,8 +132,15 @@ class TrainingMixin:
                 if self.shuffle:
                     order = shuffle(order, random_state=self._random_state)
                 loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
-                if not (np.isfinite(loss) and np.isfinite(net.params).all()):
-                    self._diverged(net, history, train[0])
+                # A non-finite optimizer state is divergence too, even where its
+                # arithmetic keeps the weights finite (Adam's step m/√v is 0 once
+                # v overflows, freezing the weights).
+                if not (
+                    np.isfinite(loss)
+                    and np.isfinite(net.params).all()
+                    and optimizer.is_finite()
+                ):
+                    self._diverged(net, history, train[0], first_pass)
                     break
                 last_good[...] = net.params
                 history.append(self.n_iter_ + 1, net.params)
@@ -152,6 +175,12 @@ class TrainingMixin:
                         "reached and the optimization hasn't converged yet.",
                         ConvergenceWarning,
                     )
+            else:
+                # Weights can be finite yet overflow in the forward pass (the
+                # last epoch's loss was computed before its last steps): they
+                # must predict finitely on the rows just trained on.
+                if not self._predicts_finitely(train[0]):
+                    self._diverged(net, history, train[0], first_pass)
         except KeyboardInterrupt:
             net.params[...] = last_good
             if self.early_stopping:
@@ -167,12 +196,15 @@ class TrainingMixin:
             net.params[...] = self._best_params
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
-    def _diverged(self, net, history, X):
+    def _diverged(self, net, history, X, first_pass):
         """Fall back to the latest weights that predict finitely after a blow-up.
 
         The weights after the last finite epoch were never evaluated; if even they
         overflow on the training rows, step back to earlier epochs' weights, and
-        at worst to the starting weights.
+        at worst to the weights the call started from. A call that started from
+        freshly initialised weights has no trained weights to fall back to: it
+        raises (and the estimator is left as it was). The optimizer's state
+        (momentum, moment estimates) diverged with the weights: it is reset.
         """
         epoch = self.n_iter_ + 1
         kept_epoch = 0
@@ -181,17 +213,24 @@ class TrainingMixin:
             kept_epoch = snapshot_epoch
             if self._predicts_finitely(X):
                 break
+        if kept_epoch == 0 and first_pass:
+            raise _non_finite_error(self)
+        # The next call builds a fresh optimizer (with the current parameters,
+        # e.g. a lowered learning_rate_init).
+        self._optimizer = None
         if self.early_stopping:
             kept = "the best epoch's weights are restored"
         elif kept_epoch == 0:
-            kept = "the starting weights are kept"
+            kept = "the weights from before this call are kept"
         else:
             kept = f"the weights after epoch {kept_epoch} are kept"
         _warn(
-            f"Training diverged in epoch {epoch}: the loss or the weights became "
-            f"non-finite (inf or NaN); {kept}. Use a smaller learning_rate_init "
-            f"(now {self.learning_rate_init}) or scale the input, e.g. with "
-            "sklearn.preprocessing.StandardScaler.",
+            f"Training diverged in epoch {epoch}: the loss, the weights, the "
+            "optimizer's state or the predictions became non-finite (inf or NaN); "
+            f"{kept}, and the optimizer's state (momentum, moment estimates) is "
+            "reset. Use a smaller "
+            f"learning_rate_init (now {self.learning_rate_init}) or scale the input, "
+            "e.g. with sklearn.preprocessing.StandardScaler.",
             ConvergenceWarning,
         )
 
@@ -277,14 +316,37 @@ class TrainingMixin:
             print(f"Validation score: {score:f}")
         # Higher is better for the criterion: the score, or minus the loss.
         criterion = score if self.validation_metric == "score" else -val_loss
-        if criterion < self._best_criterion + self.tol:
-            self._no_improvement_count += 1
-        else:
+        improved = criterion >= self._best_criterion + self.tol
+        better = criterion > self._best_criterion
+        if self._ties_broken_by_loss() and abs(criterion - self._best_criterion) < (
+            max(self.tol, 1e-12)
+        ):
+            # With class weights the weighted accuracy saturates (extreme weights
+            # make it 1 as soon as the heavy classes are right), so an epoch that
+            # ties the best score (within tol) counts when its weighted validation
+            # loss is lower: the class weights decide what the best epoch is.
+            improved = val_loss <= self._best_val_loss - self.tol
+            better = val_loss < self._best_val_loss
+        if improved:
             self._no_improvement_count = 0
-        if criterion > self._best_criterion:
+        else:
+            self._no_improvement_count += 1
+        if better:
             self._best_criterion = criterion
+            self._best_val_loss = val_loss
             self.best_validation_score_ = score
             self._best_params = net.params.copy()
+
+    def _ties_broken_by_loss(self):
+        """Whether a tie of the validation score is decided by the validation loss.
+
+        Only with ``class_weight`` (which scikit-learn's MLP does not have, so its
+        early-stopping trajectory is kept everywhere else).
+        """
+        return (
+            self.validation_metric == "score"
+            and getattr(self, "class_weight", None) is not None
+        )
 
     def _fit_lbfgs(self, net, X, Y, sample_weight):
         alpha = float(self.alpha)

@@ -1,5 +1,6 @@
 """Small helpers of the estimator layer: warnings, input hints, callbacks, snapshots."""
 
+import copy
 import functools
 import os
 import sys
@@ -70,6 +71,36 @@ def _validate_with_hints(*args, **kwargs):
         if not hints:
             raise
         raise type(err)(f"{msg} {' '.join(hints)}") from err
+
+
+def _atomic(method):
+    """Make a fitting method all-or-nothing: if it raises, undo every change.
+
+    The estimator's attributes are recorded before the call; if anything raises
+    (invalid input, a divergence that left no trained weights, an error in a
+    callback), they are put back exactly, so a failed call leaves the estimator as
+    it was, and a failed first fit leaves it unfitted. Fitting rebinds weights to
+    a new network rather than writing into the old arrays; the objects it changes
+    in place (lists such as ``loss_curve_``, the optimizer's state) are copied.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(vars(self))
+        lists = {k: list(v) for k, v in saved.items() if type(v) is list}
+        optimizer = copy.deepcopy(saved.get("_optimizer"))
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            for key, items in lists.items():
+                saved[key][:] = items
+            if optimizer is not None:
+                self._optimizer = optimizer
+            raise
+
+    return wrapper
 
 
 class _available_if:
@@ -143,3 +174,29 @@ def _take_rows(X, idx):
     if sp.issparse(X):
         return X[idx]
     return np.take(X, idx, axis=0)
+
+
+class _UnavailableError(AttributeError, ValueError):
+    """A method that this configuration does not offer.
+
+    An AttributeError, so that ``hasattr`` is False, and a ValueError, as
+    scikit-learn's MLP raises for ``partial_fit`` with ``early_stopping=True``.
+    """
+
+
+def _combine(sample_weight, class_factor):
+    """Sample weights times per-row class weights (either may be None)."""
+    if class_factor is None:
+        return sample_weight
+    return class_factor if sample_weight is None else sample_weight * class_factor
+
+
+def _non_finite_error(est):
+    """Return the error for a fit that produced no finite trained weights."""
+    return ValueError(
+        "Solver produced non-finite parameter weights. The input data may contain "
+        "large values and need to be preprocessed. Scale the input (e.g. with "
+        "sklearn.preprocessing.StandardScaler) or use a smaller learning_rate_init "
+        f"(now {est.learning_rate_init}); the estimator was left as it was before "
+        "this call."
+    )

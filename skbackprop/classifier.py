@@ -14,7 +14,7 @@ from sklearn.utils.validation import column_or_1d
 from . import _docs
 from ._base import BaseBackprop
 from ._compat import _fit_context
-from ._utils import _available_if, _validate_with_hints
+from ._utils import _atomic, _available_if, _validate_with_hints
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
 
@@ -184,10 +184,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         Y[np.arange(len(index)), index] = 1
         return Y
 
-    def _fit_sample_weight(self, Y, sample_weight, incremental):
+    def _class_weight_factors(self, Y, sample_weight, incremental):
         cw = self.class_weight
         if cw is None:
-            return sample_weight
+            return None
         # Class index per row and label column: 0/1 per column for multilabel,
         # else one column indexing classes_.
         if self._label_binarizer.y_type_ == "multilabel-indicator":
@@ -201,8 +201,8 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
             )
         else:
             weights = self._dict_class_weights(cw, index)
-        weights = weights if sample_weight is None else weights * sample_weight
-        if not weights.sum() > 0:
+        combined = weights if sample_weight is None else weights * sample_weight
+        if not combined.sum() > 0:
             raise ValueError(
                 f"class_weight={cw!r} gives every sample a weight of zero (together "
                 "with sample_weight); give at least one present class a positive "
@@ -298,6 +298,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
 
     # ------------------------------------------------------------ public API
     @_available_if(lambda est: est._check_partial_fit_allowed())
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one pass over ``X``, ``y``.

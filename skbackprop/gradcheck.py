@@ -5,6 +5,8 @@ import copy
 import numpy as np
 from sklearn.base import clone
 
+from ._utils import _combine
+
 __all__ = ["check_gradient"]
 
 
@@ -53,7 +55,10 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
         X = X.astype(np.float64)
     else:
         X = np.asarray(X, dtype=np.float64)
-    net, X, Y, sw = est._prepare(X, y, sample_weight, incremental=False)
+    net, X, Y, sw, class_factor, _ = est._prepare(
+        X, y, sample_weight, incremental=False
+    )
+    sw = _combine(sw, class_factor)
     if net.dtype != np.float64:
         raise ValueError(
             "check_gradient needs a float64 network; this estimator was fitted in "

@@ -39,6 +39,15 @@ class Optimizer:
         """
         raise NotImplementedError
 
+    def is_finite(self):
+        """Whether the optimizer's state (momentum, moment estimates) is finite.
+
+        Returns
+        -------
+        finite : bool
+        """
+        return True
+
     def iteration_ends(self, time_step):
         """Update the schedule at the end of an epoch.
 
@@ -125,6 +134,9 @@ class SGD(Optimizer):
         else:
             params += v
 
+    def is_finite(self):  # noqa: D102
+        return bool(np.isfinite(self.velocity).all())
+
     def iteration_ends(self, time_step):  # noqa: D102
         if self.lr_schedule == "invscaling":
             self.learning_rate = (
@@ -201,6 +213,9 @@ class Adam(Optimizer):
         tmp += float(self.epsilon)
         step /= tmp
         params += step
+
+    def is_finite(self):  # noqa: D102
+        return bool(np.isfinite(self.m).all() and np.isfinite(self.v).all())
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, max_fun, tol, callback=None):

@@ -9,7 +9,7 @@ from sklearn.utils.validation import column_or_1d
 from . import _docs
 from ._base import BaseBackprop
 from ._compat import _fit_context
-from ._utils import _available_if, _validate_with_hints
+from ._utils import _atomic, _available_if, _validate_with_hints
 from .losses import PoissonLoss, SquaredError
 
 
@@ -153,6 +153,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         return r2_score(y_true, y_pred, sample_weight=sample_weight)
 
     @_available_if(lambda est: est._check_partial_fit_allowed())
+    @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one pass over ``X``, ``y``.

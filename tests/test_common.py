@@ -22,11 +22,13 @@ ESTIMATORS = [
         random_state=0,
     ),
     BackpropClassifier(**{**SMALL, "class_weight": "balanced"}),
-    # The checks fit on as few as 10 rows: hold out 30% so that the validation set
-    # has the 2+ rows (and every class) early stopping needs. The classifier watches
-    # the validation loss: with the extreme class weights of
-    # check_class_weight_classifiers, weighted accuracy saturates within a few epochs
-    # and validation_metric="score" would restore that barely-trained epoch.
+    # Early stopping at its defaults (validation_fraction=0.1, validation_metric=
+    # "score"): on the checks' 10-row data sets the validation set grows to its
+    # minimum (2 rows, one per class); with class_weight, a tie of the weighted
+    # score is decided by the weighted validation loss.
+    BackpropClassifier(**SMALL, early_stopping=True),
+    BackpropClassifier(**SMALL, early_stopping=True, class_weight="balanced"),
+    # ... and with a larger validation set watching the loss.
     BackpropClassifier(
         **SMALL, early_stopping=True, validation_fraction=0.3, validation_metric="loss"
     ),
@@ -40,6 +42,7 @@ ESTIMATORS = [
         max_iter=100,
         random_state=0,
     ),
+    BackpropRegressor(**SMALL, early_stopping=True),
     BackpropRegressor(**{**SMALL, "early_stopping": True, "validation_fraction": 0.3}),
 ]
 

@@ -5,6 +5,7 @@ as an imputer, an encoder, a valid range). Every bad-input case is one test id s
 that a failure names the case.
 """
 
+import pickle
 import re
 import warnings
 from concurrent.futures import ThreadPoolExecutor
@@ -13,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skbackprop import BackpropClassifier, BackpropRegressor, PReLU
@@ -56,6 +57,11 @@ def _weights(est):
     arrays = list(est.coefs_) + list(est.intercepts_)
     arrays += [p for p in est.activation_params_ if p is not None]
     return [np.array(a, copy=True) for a in arrays]
+
+
+def _state(est):
+    """Every attribute of ``est`` (fitted ones, optimizer state), as pickled bytes."""
+    return {key: pickle.dumps(value) for key, value in vars(est).items()}
 
 
 def _same(weights_a, weights_b):
@@ -448,15 +454,27 @@ def _divergence_scenarios():
 
 
 DIVERGENCE = list(_divergence_scenarios())
+# These blow up before any epoch ends with weights that predict finitely.
+NO_FINITE_EPOCH = ["targets-1e200", "inputs-1e150", "classifier-inputs-1e150"]
+# The warn-and-restore cases: a fresh fit that diverges after finite epochs, and
+# every scenario continued (warm_start) from a model fitted on ordinary data.
+WARN_AND_RESTORE = ["learning-rate"] + [f"warm-{name}" for name in DIVERGENCE]
 
 
 def _diverge(name, **params):
-    est, Xd, yd = _divergence_scenarios()[name]
+    warm = name.startswith("warm-")
+    est, Xd, yd = _divergence_scenarios()[name.removeprefix("warm-")]
     recorder = _Recorder()
     est.set_params(
         hidden_layer_sizes=(4,), max_iter=30, random_state=0, callbacks=[recorder]
     )
     est.set_params(**params)
+    if warm:
+        # First an ordinary fit (small steps, scaled data), then the blow-up.
+        rate = est.learning_rate_init
+        target = Y_REG if isinstance(est, BackpropRegressor) else Y_BIN
+        _quiet(est.set_params(learning_rate_init=1e-3).fit, X, target)
+        est.set_params(warm_start=True, learning_rate_init=rate)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         est.fit(Xd, yd)
@@ -469,7 +487,37 @@ def _diverge(name, **params):
     return est, Xd, recorder, diverged
 
 
-@pytest.mark.parametrize("name", DIVERGENCE)
+@pytest.mark.parametrize("name", NO_FINITE_EPOCH)
+@pytest.mark.parametrize("refit", [False, True])
+def test_fresh_fit_without_a_finite_epoch_raises_and_changes_nothing(name, refit):
+    """No trained finite weights: scikit-learn's ValueError, the model untouched."""
+    est, Xd, yd = _divergence_scenarios()[name]
+    est.set_params(hidden_layer_sizes=(4,), max_iter=30, random_state=0)
+    if refit:
+        target = Y_REG if isinstance(est, BackpropRegressor) else Y_BIN
+        rate = est.learning_rate_init
+        _quiet(est.set_params(learning_rate_init=1e-3).fit, X, target)
+        est.set_params(learning_rate_init=rate)
+        before, state = _weights(est), _state(est)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError) as exc:
+            est.fit(Xd, yd)
+    message = str(exc.value)
+    assert message.startswith(
+        "Solver produced non-finite parameter weights. The input data may contain "
+        "large values and need to be preprocessed."
+    ), message
+    assert "learning_rate_init" in message and "StandardScaler" in message
+    if refit:
+        assert _same(_weights(est), before)
+        assert _state(est) == state
+    else:
+        with pytest.raises(NotFittedError):
+            est.predict(Xd)
+
+
+@pytest.mark.parametrize("name", WARN_AND_RESTORE)
 def test_divergence_stops_restores_last_finite_weights_and_warns(name):
     """A diverging fit stops, keeps the latest usable weights and warns with a fix."""
     est, _, recorder, diverged = _diverge(name)
@@ -479,19 +527,20 @@ def test_divergence_stops_restores_last_finite_weights_and_warns(name):
     assert epoch, f"the warning does not name the epoch: {message!r}"
     assert est.n_iter_ < int(epoch.group(1)) <= est.max_iter, message
     assert "learning_rate_init" in message and "scal" in message.lower(), message
+    assert "optimizer's state" in message and "reset" in message, message
     assert np.isfinite(est.loss_curve_).all()
     assert all(np.isfinite(w).all() for w in _weights(est))
     # The kept weights are exactly those of the epoch the warning names: the last
     # completed one, or an earlier one if that one's weights overflow on the
-    # training rows (0: the starting weights).
+    # training rows (0: the weights the call started from).
     after = re.search(r"weights after epoch (\d+)", message)
     kept = int(after.group(1)) if after else 0
-    assert after or "starting weights" in message, message
+    assert after or "weights from before this call" in message, message
     assert kept <= est.n_iter_
     assert _same(_weights(est), recorder.weights[kept])
 
 
-@pytest.mark.parametrize("name", DIVERGENCE)
+@pytest.mark.parametrize("name", WARN_AND_RESTORE)
 def test_diverged_model_never_predicts_nan(name):
     """After divergence, predictions on the training data contain no NaN."""
     est, Xd, _, _ = _diverge(name)
