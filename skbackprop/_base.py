@@ -232,6 +232,12 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         Y = np.asarray(Y, dtype=dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
+        if not first_pass and Y.shape[1] != self.n_outputs_:
+            raise ValueError(
+                f"y has {Y.shape[1]} output column(s) but the model was fitted with "
+                f"{self.n_outputs_}. Pass targets with the same columns, or refit "
+                "with warm_start=False to start a new model."
+            )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
         class_factor = self._class_weight_factors(Y, sample_weight, incremental)

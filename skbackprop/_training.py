@@ -32,24 +32,21 @@ from .optimizers import SGD, Adam, minimize_lbfgs
 class TrainingMixin:
     """Training loops shared by the estimators (see :class:`BaseBackprop`)."""
 
-    def _make_optimizer(self, net):
+    def _optimizer_settings(self):
+        """Return the optimizer class and its hyperparameters, from the estimator's."""
         if self.solver == "sgd":
-            return SGD(
-                net.params.size,
-                net.dtype,
-                self.learning_rate_init,
-                self.learning_rate,
-                self.momentum,
-                self.nesterovs_momentum,
-                self.power_t,
+            return SGD, dict(
+                learning_rate_init=self.learning_rate_init,
+                lr_schedule=self.learning_rate,
+                momentum=self.momentum,
+                nesterov=self.nesterovs_momentum,
+                power_t=self.power_t,
             )
-        return Adam(
-            net.params.size,
-            net.dtype,
-            self.learning_rate_init,
-            self.beta_1,
-            self.beta_2,
-            self.epsilon,
+        return Adam, dict(
+            learning_rate_init=self.learning_rate_init,
+            beta_1=self.beta_1,
+            beta_2=self.beta_2,
+            epsilon=self.epsilon,
         )
 
     def _batch_size(self, n_samples):
@@ -112,77 +109,20 @@ class TrainingMixin:
         train, val = self._early_stopping_split(
             net, X, Y, sample_weight, class_factor
         )
-        if incremental and self._optimizer is not None:
-            optimizer = self._optimizer
-        else:
-            optimizer = self._optimizer = self._make_optimizer(net)
-        n_samples = train[0].shape[0]
-        batch_size = self._batch_size(n_samples)
-        order = np.arange(n_samples)
+        optimizer = self._current_optimizer(net, incremental)
         callbacks = _callbacks(self.callbacks)
-        _notify(callbacks, "on_fit_begin", self, {"n_samples": n_samples})
-        # The weights after the last completed, finite epoch: what divergence and
-        # Ctrl-C fall back to.
-        last_good = net.params.copy()
+        _notify(callbacks, "on_fit_begin", self, {"n_samples": train[0].shape[0]})
+        # The start and the weights after the last finite epochs: what divergence
+        # and Ctrl-C fall back to.
         history = _Snapshots(net.params)
-        start = time.perf_counter()
         self.n_iter_ = 0
+        diverged = False
         try:
-            for _ in range(self.max_iter):
-                if self.shuffle:
-                    order = shuffle(order, random_state=self._random_state)
-                loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
-                # A non-finite optimizer state is divergence too, even where its
-                # arithmetic keeps the weights finite (Adam's step m/√v is 0 once
-                # v overflows, freezing the weights).
-                if not (
-                    np.isfinite(loss)
-                    and np.isfinite(net.params).all()
-                    and optimizer.is_finite()
-                ):
-                    self._diverged(net, history, train[0], first_pass)
-                    break
-                last_good[...] = net.params
-                history.append(self.n_iter_ + 1, net.params)
-                self.n_iter_ += 1
-                self.loss_ = loss
-                self.t_ += n_samples
-                self.loss_curve_.append(loss)
-                self.gradient_norms_ = np.vstack([self.gradient_norms_, norms])
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-                self._end_epoch(net, val)
-                optimizer.iteration_ends(self.t_)
-                logs = self._epoch_logs(loss, norms, optimizer, start)
-                if _notify(callbacks, "on_epoch_end", self, logs):
-                    break
-                if self._no_improvement_count > self.n_iter_no_change:
-                    what = (
-                        "Validation score" if self.early_stopping else "Training loss"
-                    )
-                    msg = (
-                        f"{what} did not improve more than tol={self.tol:f} for "
-                        f"{self.n_iter_no_change} consecutive epochs."
-                    )
-                    if optimizer.trigger_stopping(msg, self.verbose):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    _warn(
-                        f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                        "reached and the optimization hasn't converged yet.",
-                        ConvergenceWarning,
-                    )
-            else:
-                # Weights can be finite yet overflow in the forward pass (the
-                # last epoch's loss was computed before its last steps): they
-                # must predict finitely on the rows just trained on.
-                if not self._predicts_finitely(train[0]):
-                    self._diverged(net, history, train[0], first_pass)
+            diverged = self._run_epochs(
+                net, optimizer, train, val, history, callbacks, incremental, first_pass
+            )
         except KeyboardInterrupt:
-            net.params[...] = last_good
+            net.params[...] = history.latest()
             if self.early_stopping:
                 kept, more = "the best epoch's", "warm_start=True"
             else:
@@ -192,25 +132,109 @@ class TrainingMixin:
                 f"{kept} weights were kept. The model can predict, and training can "
                 f"go on with {more}.",
             )
-        if self.early_stopping:
-            net.params[...] = self._best_params
+        if not diverged:
+            if self.early_stopping:
+                net.params[...] = self._best_params
+            # Weights can be finite yet overflow in the forward pass (an epoch's
+            # loss is computed before its last step): a call must end with
+            # weights that predict finitely on the rows it trained on.
+            if not self._predicts_finitely(train[0]):
+                self._diverged(net, history, train[0], first_pass, self.n_iter_)
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
-    def _diverged(self, net, history, X, first_pass):
+    def _current_optimizer(self, net, incremental):
+        """Return the optimizer for this call: ``partial_fit`` continues the last one.
+
+        A continued optimizer takes the estimator's current hyperparameters
+        (``set_params`` between calls is honoured, e.g. a lower
+        ``learning_rate_init``); a change of solver, or of the number of
+        parameters, starts a new one.
+        """
+        cls, settings = self._optimizer_settings()
+        optimizer = self._optimizer if incremental else None
+        if type(optimizer) is cls and optimizer.n_params == net.params.size:
+            optimizer.set_hyperparameters(**settings)
+        else:
+            optimizer = cls(net.params.size, net.dtype, **settings)
+        self._optimizer = optimizer
+        return optimizer
+
+    def _run_epochs(
+        self, net, optimizer, train, val, history, callbacks, incremental, first_pass
+    ):
+        """Train up to ``max_iter`` epochs (one for partial_fit); True if diverged."""
+        n_samples = train[0].shape[0]
+        batch_size = self._batch_size(n_samples)
+        order = np.arange(n_samples)
+        start = time.perf_counter()
+        for _ in range(self.max_iter):
+            if self.shuffle:
+                order = shuffle(order, random_state=self._random_state)
+            loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
+            # A non-finite optimizer state is divergence too, even where its
+            # arithmetic keeps the weights finite (Adam's step m/√v is 0 once v
+            # overflows, freezing the weights).
+            if not (
+                np.isfinite(loss)
+                and np.isfinite(net.params).all()
+                and optimizer.is_finite()
+            ):
+                self._diverged(net, history, train[0], first_pass, self.n_iter_ + 1)
+                return True
+            history.append(self.n_iter_ + 1, net.params)
+            self.n_iter_ += 1
+            self.loss_ = loss
+            self.t_ += n_samples
+            self.loss_curve_.append(loss)
+            self.gradient_norms_ = np.vstack([self.gradient_norms_, norms])
+            if self.verbose:
+                print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+            self._end_epoch(net, val)
+            optimizer.iteration_ends(self.t_)
+            logs = self._epoch_logs(loss, norms, optimizer, start)
+            if _notify(callbacks, "on_epoch_end", self, logs):
+                return False
+            if self._stalled(optimizer) or incremental:
+                return False
+        _warn(
+            f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
+            "the optimization hasn't converged yet.",
+            ConvergenceWarning,
+        )
+        return False
+
+    def _stalled(self, optimizer):
+        """Whether training stopped improving and the optimizer says stop."""
+        if self._no_improvement_count <= self.n_iter_no_change:
+            return False
+        what = "Validation score" if self.early_stopping else "Training loss"
+        msg = (
+            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{self.n_iter_no_change} consecutive epochs."
+        )
+        if optimizer.trigger_stopping(msg, self.verbose):
+            return True
+        self._no_improvement_count = 0
+        return False
+
+    def _diverged(self, net, history, X, first_pass, epoch):
         """Fall back to the latest weights that predict finitely after a blow-up.
 
-        The weights after the last finite epoch were never evaluated; if even they
+        With early stopping the best epoch's weights come first. Otherwise the
+        weights after the last finite epoch were never evaluated; if even they
         overflow on the training rows, step back to earlier epochs' weights, and
         at worst to the weights the call started from. A call that started from
         freshly initialised weights has no trained weights to fall back to: it
         raises (and the estimator is left as it was). The optimizer's state
         (momentum, moment estimates) diverged with the weights: it is reset.
         """
-        epoch = self.n_iter_ + 1
+        candidates = list(history.latest_first())
+        if self.early_stopping:
+            candidates.insert(0, ("best", self._best_params))
         kept_epoch = 0
-        for snapshot_epoch, params in history.latest_first():
+        for epoch_of_params, params in candidates:
             net.params[...] = params
-            kept_epoch = snapshot_epoch
+            kept_epoch = epoch_of_params
             if self._predicts_finitely(X):
                 break
         if kept_epoch == 0 and first_pass:
@@ -218,7 +242,7 @@ class TrainingMixin:
         # The next call builds a fresh optimizer (with the current parameters,
         # e.g. a lowered learning_rate_init).
         self._optimizer = None
-        if self.early_stopping:
+        if kept_epoch == "best":
             kept = "the best epoch's weights are restored"
         elif kept_epoch == 0:
             kept = "the weights from before this call are kept"
@@ -228,9 +252,9 @@ class TrainingMixin:
             f"Training diverged in epoch {epoch}: the loss, the weights, the "
             "optimizer's state or the predictions became non-finite (inf or NaN); "
             f"{kept}, and the optimizer's state (momentum, moment estimates) is "
-            "reset. Use a smaller "
-            f"learning_rate_init (now {self.learning_rate_init}) or scale the input, "
-            "e.g. with sklearn.preprocessing.StandardScaler.",
+            f"reset. Use a smaller learning_rate_init (now "
+            f"{self.learning_rate_init}) or scale the input, e.g. with "
+            "sklearn.preprocessing.StandardScaler.",
             ConvergenceWarning,
         )
 
@@ -285,6 +309,11 @@ class TrainingMixin:
                 idx = order[batch]
                 Xb, Yb = X[idx], Y[idx]
                 swb = None if sw is None else sw[idx]
+            if swb is not None and not swb.any():
+                # All weights zero: the batch has no loss and no gradient, as if
+                # its rows were removed, so no step (and no division by Σw = 0).
+                sq_norms[b] = 0.0
+                continue
             total += net.loss_gradient(Xb, Yb, swb, alpha) * m
             net.coef_grad_sq_norms(sq_norms[b])
             optimizer.update(net.params, net.grad)

@@ -141,6 +141,10 @@ class _Snapshots:
         buf[...] = params
         self._items.append((epoch, buf))
 
+    def latest(self):
+        """Return the most recent weights."""
+        return self._items[-1][1]
+
     def latest_first(self):
         """``(epoch, params)`` pairs, newest first, the starting weights last."""
         return reversed(self._items)

@@ -3,6 +3,7 @@
 import numbers
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
@@ -132,10 +133,11 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
             accept_sparse=["csr", "csc"],
             multi_output=True,
             dtype=(np.float64, np.float32),
+            order="C",
             reset=reset,
         )
         if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
+            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
         if not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             binarizer = LabelBinarizer().fit(y)
             if (
@@ -150,8 +152,9 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                 )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
-            self._y_dtype = np.asarray(y).dtype.str  # a str pickles anywhere
+            self._y_dtype = y.dtype.str  # a str pickles anywhere
         else:
+            self._check_same_target_type(y)
             classes = unique_labels(y)
             if self.warm_start and not incremental:
                 if set(classes) != set(self.classes_):
@@ -169,6 +172,31 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                 )
         return X, self._encode(y, X.dtype if reset else self.coefs_[0].dtype)
 
+    def _check_same_target_type(self, y):
+        """Refuse a ``y`` whose kind (multilabel or not, columns) differs from fit's."""
+        fitted_multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        multilabel = type_of_target(y) == "multilabel-indicator"
+        refit = "refit with warm_start=False (a new model) to change the kind of target"
+        if multilabel and not fitted_multilabel:
+            raise ValueError(
+                "The object was not fitted with multilabel input. This model was "
+                f"fitted on class labels ({self._label_binarizer.y_type_}, classes "
+                f"{self.classes_.tolist()}), but y is a multilabel indicator matrix "
+                f"with {y.shape[1]} columns. Pass one label per sample, or {refit}."
+            )
+        if fitted_multilabel and not multilabel:
+            raise ValueError(
+                "The object was fitted with multilabel input: y must be a 0/1 "
+                f"indicator matrix with {len(self.classes_)} columns, one per label, "
+                f"but it is {type_of_target(y)} of shape {y.shape}. Pass the "
+                f"indicator matrix, or {refit}."
+            )
+        if multilabel and y.shape[1] != len(self.classes_):
+            raise ValueError(
+                f"y has {y.shape[1]} label columns, but the model was fitted with "
+                f"{len(self.classes_)}. Pass the same label columns, or {refit}."
+            )
+
     def _encode(self, y, dtype):
         """Targets as the network's 0/1 output matrix, built directly in ``dtype``.
 
@@ -176,7 +204,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         ``classes_[1]``; multiclass: one-hot), without its int64 intermediate.
         """
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return np.asarray(y, dtype=dtype)
+            return y.toarray().astype(dtype) if sp.issparse(y) else y.astype(dtype)
         index = np.searchsorted(self.classes_, y)
         if len(self.classes_) == 2:
             return (index == 1).astype(dtype).reshape(-1, 1)
@@ -285,7 +313,12 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         # LabelBinarizer.inverse_transform's rules, without its overhead (it
         # dominated one-row predictions): threshold 0.5, else the argmax.
         if self._label_binarizer.y_type_ == "multilabel-indicator":
-            return (out > 0.5).astype(self._y_dtype)
+            labels = (out > 0.5).astype(self._y_dtype)
+            # Fitted on a sparse indicator matrix: sparse predictions, as
+            # LabelBinarizer gives.
+            if self._label_binarizer.sparse_input_:
+                return sp.csr_matrix(labels)
+            return labels
         if out.ndim == 1:
             return self.classes_.take((out > 0.5).astype(np.intp))
         return self.classes_.take(out.argmax(axis=1))
@@ -340,7 +373,7 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
                     )
             self._label_binarizer = binarizer
             self.classes_ = binarizer.classes_
-            self._y_dtype = np.asarray(y).dtype.str  # a str pickles anywhere
+            self._y_dtype = (y if sp.issparse(y) else np.asarray(y)).dtype.str
         elif classes is not None and not np.array_equal(
             np.sort(np.asarray(classes)), np.sort(np.asarray(self.classes_))
         ):

@@ -21,6 +21,8 @@ issue #8349), so ours is ``n_outputs`` times its value there; with one output th
 two agree.
 """
 
+import functools
+
 import numpy as np
 from scipy.special import expit, xlogy
 
@@ -39,6 +41,20 @@ def _weighted_total(values, sample_weight):
     if sample_weight is None:
         return float(np.add.reduce(values, axis=None)) / values.shape[0]
     return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
+
+
+@functools.lru_cache
+def _exp_cap(dtype):
+    """Largest ``c`` of ``dtype`` with a finite ``exp(c)``.
+
+    ``log(finfo.max)`` rounded to float32 is just above the true value, and its
+    exp overflows; step down to the next representable numbers until it does not.
+    """
+    cap = np.log(np.finfo(dtype).max).astype(dtype)
+    with np.errstate(over="ignore"):
+        while not np.isfinite(np.exp(cap)):
+            cap = np.nextafter(cap, dtype.type(0))
+    return cap
 
 
 def _clipped(p):
@@ -133,7 +149,7 @@ class PoissonLoss(Loss):
 
     def link(self, s):  # noqa: D102
         # exp overflows past log(max): cap the signal there (the output stays finite).
-        np.minimum(s, np.log(np.finfo(s.dtype).max), out=s)
+        np.minimum(s, _exp_cap(s.dtype), out=s)
         return np.exp(s, out=s)
 
     def value(self, y, p, sample_weight=None):  # noqa: D102

@@ -113,11 +113,14 @@ def forward(X, coefs, intercepts, activations, activation_params, loss, link=Tru
         s = _dot(o, W)
         s += b
         np.clip(s, -limit, limit, out=s)
-        o = (
-            (loss.link(s) if link else s)
-            if i == last
-            else _apply(activations[i], s, activation_params[i])
-        )
+        if i == last:
+            o = loss.link(s) if link else s
+        elif type(activations[i]) in FAST_ACTIVATIONS:
+            # The signal is not needed afterwards: overwrite it with the output,
+            # so a layer costs one array, not two.
+            o = activations[i]._forward_into(s, s)
+        else:
+            o = _apply(activations[i], s, activation_params[i])
     return o
 
 

@@ -8,6 +8,8 @@ arithmetic as scikit-learn's MLP so that equal gradients give equal weights.
 This module imports numpy and scipy only.
 """
 
+import math
+
 import numpy as np
 import scipy.optimize
 
@@ -26,6 +28,22 @@ class Optimizer:
     def __init__(self, learning_rate_init):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
+
+    def set_hyperparameters(self, **settings):
+        """Take new hyperparameters, keeping the state (momentum, moments).
+
+        A new ``learning_rate_init`` restarts the step size from it.
+
+        Parameters
+        ----------
+        **settings
+            Constructor arguments other than ``n_params`` and ``dtype``.
+        """
+        new_rate = settings.get("learning_rate_init", self.learning_rate_init)
+        if new_rate != self.learning_rate_init:
+            self.learning_rate = float(new_rate)
+        for name, value in settings.items():
+            setattr(self, name, value)
 
     def update(self, params, grad):
         """Update ``params`` in place from ``grad``.
@@ -112,6 +130,7 @@ class SGD(Optimizer):
         power_t=0.5,
     ):
         super().__init__(learning_rate_init)
+        self.n_params = n_params
         self.lr_schedule = lr_schedule
         self.momentum = momentum
         self.nesterov = nesterov
@@ -139,9 +158,11 @@ class SGD(Optimizer):
 
     def iteration_ends(self, time_step):  # noqa: D102
         if self.lr_schedule == "invscaling":
-            self.learning_rate = (
-                float(self.learning_rate_init) / (time_step + 1) ** self.power_t
-            )
+            try:
+                decay = float(time_step + 1) ** self.power_t
+            except OverflowError:  # a huge power_t: the rate underflows to 0
+                decay = math.inf
+            self.learning_rate = float(self.learning_rate_init) / decay
 
     def trigger_stopping(self, msg, verbose):  # noqa: D102
         if self.lr_schedule != "adaptive":
@@ -183,6 +204,7 @@ class Adam(Optimizer):
         epsilon=1e-8,
     ):
         super().__init__(learning_rate_init)
+        self.n_params = n_params
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon

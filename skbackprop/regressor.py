@@ -1,6 +1,7 @@
 """BackpropRegressor: a drop-in superset of scikit-learn's MLPRegressor."""
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import RegressorMixin
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
@@ -122,8 +123,11 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
             multi_output=True,
             y_numeric=True,
             dtype=(np.float64, np.float32),
+            order="C",
             reset=reset,
         )
+        if sp.issparse(y):  # a sparse multi-output target trains densely
+            y = y.toarray()
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if y.dtype.kind not in "biuf":
