@@ -10,17 +10,17 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
-    InvalidParameterError,
     Options,
     StrOptions,
 )
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, _fit_context
+from ._state import _STOCHASTIC_SOLVERS, StateMixin
 from ._training import TrainingMixin
 from ._utils import (
     _atomic,
@@ -29,13 +29,11 @@ from ._utils import (
     _UnavailableError,
     _validate_with_hints,
 )
-from .activations import ACTIVATIONS, Activation, Logistic, get_activation
+from .activations import ACTIVATIONS, Activation
 from .network import Network, clip_extreme, forward, signal_limit
 
-_STOCHASTIC_SOLVERS = ("sgd", "adam")
 
-
-class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseBackprop(StateMixin, TrainingMixin, BaseEstimator, metaclass=ABCMeta):
     """Base class of the backprop estimators; use the classifier or the regressor."""
 
     _parameter_constraints: dict = {
@@ -105,93 +103,6 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         """
         return None
 
-    # ------------------------------------------------------------ structure
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        if not hasattr(sizes, "__iter__"):
-            sizes = [sizes]
-        sizes = list(sizes)
-        if any(int(s) != s or s <= 0 for s in sizes):
-            raise InvalidParameterError(
-                f"hidden_layer_sizes must contain positive integers, got {sizes}. "
-                "Give one size per hidden layer, e.g. (100,) or (64, 32)."
-            )
-        return [int(s) for s in sizes]
-
-    def _resolve_activations(self, n_hidden):
-        spec = self.activation
-        if isinstance(spec, (list, tuple)):
-            if len(spec) != n_hidden:
-                raise ValueError(
-                    f"activation is a list of {len(spec)} entries but there are "
-                    f"{n_hidden} hidden layers (hidden_layer_sizes="
-                    f"{self.hidden_layer_sizes!r}); give one activation per hidden "
-                    "layer, or a single one for all."
-                )
-            acts = [get_activation(a) for a in spec]
-        else:
-            acts = [get_activation(spec)] * n_hidden
-        # Clone so that fitting never shares state with the user's objects.
-        return [clone(a) for a in acts]
-
-    def _init_bound_factor(self, layer):
-        # Glorot uniform as in scikit-learn: factor 2 for logistic units, 6 otherwise.
-        # Layer i's weights use the activation they feed; the output layer uses the
-        # last hidden one (scikit-learn uses its single activation everywhere).
-        acts = self.activations_
-        if acts:
-            act = acts[min(layer, len(acts) - 1)]
-        elif isinstance(self.activation, (str, Activation)):
-            act = get_activation(self.activation)
-        else:
-            act = None
-        return 2.0 if isinstance(act, Logistic) else 6.0
-
-    def _initialize(self, Y, layer_units, dtype):
-        self.n_iter_ = 0
-        self.t_ = 0
-        self.n_outputs_ = Y.shape[1]
-        self.n_layers_ = len(layer_units)
-        self._loss = self._make_loss()
-        self.out_activation_ = self._loss.out_activation
-        self.activations_ = self._resolve_activations(len(layer_units) - 2)
-        rng = self._random_state
-        self.coefs_, self.intercepts_ = [], []
-        for i, (fan_in, fan_out) in enumerate(
-            zip(layer_units[:-1], layer_units[1:], strict=True)
-        ):
-            bound = np.sqrt(self._init_bound_factor(i) / (fan_in + fan_out))
-            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
-            intercept = rng.uniform(-bound, bound, fan_out)
-            self.coefs_.append(coef.astype(dtype, copy=False))
-            self.intercepts_.append(intercept.astype(dtype, copy=False))
-        self.activation_params_ = [
-            act.init_parameters(units, dtype)
-            if hasattr(act, "init_parameters")
-            else None
-            for act, units in zip(self.activations_, layer_units[1:-1], strict=True)
-        ]
-        self._optimizer = None
-        self._best_params = None
-        if self.solver in _STOCHASTIC_SOLVERS:
-            self.loss_curve_ = []
-            self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
-            self._no_improvement_count = 0
-            if self.early_stopping:
-                self.validation_scores_ = []
-                self.validation_loss_curve_ = []
-                self.best_validation_score_ = -np.inf
-                self._best_criterion = -np.inf
-                self._best_val_loss = np.inf
-                self.best_loss_ = None
-            else:
-                self.best_loss_ = np.inf
-                self.validation_scores_ = None
-                self.validation_loss_curve_ = None
-                self.best_validation_score_ = None
-        else:
-            self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
-
     def _network(self, layer_units, dtype):
         """Build the core for this fit and make the fitted weights views into it.
 
@@ -228,7 +139,9 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         )
         X, Y = self._validate_input(X, y, incremental, reset=first_pass)
         dtype = X.dtype if first_pass else self.coefs_[0].dtype
-        X = X.astype(dtype, copy=False)
+        # Inputs beyond the signal limit are clipped once, before any cast to a
+        # float32 model's dtype (which would overflow them to inf): a copy only then.
+        X = clip_extreme(X, signal_limit(dtype)).astype(dtype, copy=False)
         Y = np.asarray(Y, dtype=dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
@@ -243,13 +156,12 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
         class_factor = self._class_weight_factors(Y, sample_weight, incremental)
         if class_factor is not None:
             class_factor = np.asarray(class_factor, dtype=dtype)
-        # Inputs beyond the signal limit are clipped once here (a copy only then).
-        X = clip_extreme(X, signal_limit(dtype))
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
             self._initialize(Y, layer_units, dtype)
-        self.n_outputs_ = Y.shape[1]
+        else:
+            self._continue(layer_units, dtype)
         net = self._network(layer_units, dtype)
         return net, X, Y, sample_weight, class_factor, first_pass
 
@@ -337,7 +249,9 @@ class BaseBackprop(TrainingMixin, BaseEstimator, metaclass=ABCMeta):
                 dtype=(np.float64, np.float32),
                 reset=False,
             )
-        return self._forward(X.astype(self.coefs_[0].dtype, copy=False), link=link)
+        dtype = self.coefs_[0].dtype
+        X = clip_extreme(X, signal_limit(dtype)).astype(dtype, copy=False)
+        return self._forward(X, link=link)
 
     def _is_plain_valid_array(self, X):
         """Whether ``X`` already is what validate_data would return, unchanged.

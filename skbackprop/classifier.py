@@ -4,7 +4,6 @@ import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
@@ -454,7 +453,10 @@ class BackpropClassifier(ClassifierMixin, BaseBackprop):  # noqa: D101
         # where predict_proba floors its probabilities.
         s = self._validated_output(X, link=False)
         if self.out_activation_ == "softmax":
-            log_p = s - logsumexp(s, axis=1, keepdims=True)
+            # Shift by the row maximum first, as the softmax does: with huge tied
+            # logits, s - logsumexp(s) would round to 0 (probability 1) for each.
+            s -= np.max(s, axis=1, keepdims=True)
+            log_p = s - np.log(np.sum(np.exp(s), axis=1, keepdims=True))
         elif self.n_outputs_ == 1:
             # log(1 - σ(s)), log σ(s)
             log_p = np.hstack([-np.logaddexp(0, s), -np.logaddexp(0, -s)])

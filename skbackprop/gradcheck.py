@@ -44,6 +44,11 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
     error : float
         The largest relative error (0 when both gradients are exactly zero).
     """
+    if not (np.isfinite(epsilon) and epsilon > 0):
+        raise ValueError(
+            f"epsilon must be a positive, finite step for the finite differences; "
+            f"got {epsilon!r}. The default 1e-6 suits float64."
+        )
     if hasattr(estimator, "coefs_"):
         # A private copy continues from the fitted state (warm start) untouched.
         est = copy.deepcopy(estimator).set_params(warm_start=True)

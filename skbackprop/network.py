@@ -38,10 +38,13 @@ def _dot(a, b):
 
 
 def _apply(activation, s, theta):
-    """Forward of a hidden activation, with its parameters if it has any."""
-    if theta is None:
-        return activation.forward(s)
-    return activation.forward(s, theta)
+    """Forward of a hidden activation, with its parameters if it has any.
+
+    A user's activation may compute in another float dtype (``np.where(..., 1.0,
+    0.5)`` on float32 gives float64); its output is cast to the signal's dtype.
+    """
+    o = activation.forward(s) if theta is None else activation.forward(s, theta)
+    return o if o.dtype == s.dtype else o.astype(s.dtype)
 
 
 def signal_limit(dtype):

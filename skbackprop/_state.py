@@ -1,0 +1,247 @@
+"""The fitted state: the network's structure, its initialisation and continuation.
+
+:class:`StateMixin` turns the estimator's parameters into the structure of the
+network (layer sizes, activations, the loss), draws the initial weights as
+scikit-learn's MLP does, and, when a fit continues (``warm_start`` or
+``partial_fit``), reconciles the fitted state with parameters changed since:
+what still fits the weights is honoured, the rest is refused with a clear error.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.utils._param_validation import InvalidParameterError
+
+from .activations import (
+    FAST_ACTIVATIONS,
+    Activation,
+    Logistic,
+    ParametricActivation,
+    get_activation,
+)
+
+_STOCHASTIC_SOLVERS = ("sgd", "adam")
+_REFIT = "refit with warm_start=False (or a new estimator) to change it"
+
+
+class StateMixin:
+    """Structure and fitted-state bookkeeping shared by the estimators."""
+
+    # ------------------------------------------------------------ structure
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        if isinstance(sizes, str) or not hasattr(sizes, "__iter__"):
+            sizes = [sizes]
+        sizes = list(sizes)
+        bad = [
+            s
+            for s in sizes
+            if isinstance(s, bool)
+            or not isinstance(s, numbers.Real)
+            or not np.isfinite(s)
+            or int(s) != s
+            or s <= 0
+        ]
+        if bad:
+            raise InvalidParameterError(
+                f"hidden_layer_sizes must contain positive integers, got "
+                f"{self.hidden_layer_sizes!r}. Give one size per hidden layer, e.g. "
+                "(100,) or (64, 32)."
+            )
+        return [int(s) for s in sizes]
+
+    def _resolve_activations(self, n_hidden):
+        spec = self.activation
+        if isinstance(spec, (list, tuple)):
+            if len(spec) != n_hidden:
+                raise ValueError(
+                    f"activation is a list of {len(spec)} entries but there are "
+                    f"{n_hidden} hidden layers (hidden_layer_sizes="
+                    f"{self.hidden_layer_sizes!r}); give one activation per hidden "
+                    "layer, or a single one for all."
+                )
+            acts = [get_activation(a) for a in spec]
+        else:
+            acts = [get_activation(spec)] * n_hidden
+        # Clone so that fitting never shares state with the user's objects.
+        acts = [clone(a) for a in acts]
+        for act in acts:
+            _check_activation_contract(act)
+        return acts
+
+    def _init_bound_factor(self, layer):
+        # Glorot uniform as in scikit-learn: factor 2 for logistic units, 6 otherwise.
+        # Layer i's weights use the activation they feed; the output layer uses the
+        # last hidden one (scikit-learn uses its single activation everywhere).
+        acts = self.activations_
+        if acts:
+            act = acts[min(layer, len(acts) - 1)]
+        elif isinstance(self.activation, (str, Activation)):
+            act = get_activation(self.activation)
+        else:
+            act = None
+        return 2.0 if isinstance(act, Logistic) else 6.0
+
+    # ------------------------------------------------------- initialisation
+    def _initialize(self, Y, layer_units, dtype):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self._loss = self._make_loss()
+        self.out_activation_ = self._loss.out_activation
+        self.activations_ = self._resolve_activations(len(layer_units) - 2)
+        rng = self._random_state
+        self.coefs_, self.intercepts_ = [], []
+        for i, (fan_in, fan_out) in enumerate(
+            zip(layer_units[:-1], layer_units[1:], strict=True)
+        ):
+            bound = np.sqrt(self._init_bound_factor(i) / (fan_in + fan_out))
+            coef = rng.uniform(-bound, bound, (fan_in, fan_out))
+            intercept = rng.uniform(-bound, bound, fan_out)
+            self.coefs_.append(coef.astype(dtype, copy=False))
+            self.intercepts_.append(intercept.astype(dtype, copy=False))
+        self.activation_params_ = [
+            act.init_parameters(units, dtype)
+            if isinstance(act, ParametricActivation)
+            else None
+            for act, units in zip(self.activations_, layer_units[1:-1], strict=True)
+        ]
+        self._optimizer = None
+        self._best_params = None
+        self.gradient_norms_ = np.empty((0, self.n_layers_ - 1))
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            self.best_loss_ = None
+            self.validation_scores_ = None
+            self._sync_stopping_state()
+
+    def _sync_stopping_state(self):
+        """Make the early-stopping bookkeeping match ``early_stopping``.
+
+        Called on a fresh fit and whenever a fit continues, so that switching
+        ``early_stopping`` (or from L-BFGS to a stochastic solver) under
+        ``warm_start`` starts its own bookkeeping instead of crashing on the
+        other mode's attributes.
+        """
+        if getattr(self, "loss_curve_", None) is None:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+        if self.early_stopping and getattr(self, "validation_scores_", None) is None:
+            self.validation_scores_ = []
+            self.validation_loss_curve_ = []
+            self.best_validation_score_ = -np.inf
+            self._best_criterion = -np.inf
+            self._best_val_loss = np.inf
+            self._best_params = None
+            self.best_loss_ = None
+            self._no_improvement_count = 0
+        elif not self.early_stopping and getattr(self, "best_loss_", None) is None:
+            self.best_loss_ = min(self.loss_curve_, default=np.inf)
+            self.validation_scores_ = None
+            self.validation_loss_curve_ = None
+            self.best_validation_score_ = None
+            self._no_improvement_count = 0
+
+    # ---------------------------------------------------------- continuation
+    def _continue(self, layer_units, dtype):
+        """Reconcile the fitted state with the current parameters (warm/partial).
+
+        Layer sizes must still match the weights (the number of features and
+        outputs are checked on the data). Activations, the loss, the solver and
+        ``early_stopping`` may change: the weights are kept, a parametric
+        activation keeps its learned parameters if its class is unchanged and
+        starts from its initial ones otherwise.
+        """
+        fitted = [self.coefs_[0].shape[0], *(c.shape[1] for c in self.coefs_)]
+        if list(layer_units) != fitted:
+            raise ValueError(
+                f"hidden_layer_sizes={self.hidden_layer_sizes!r} gives layers of "
+                f"{layer_units[1:-1]} units, but the fitted weights have hidden "
+                f"layers of {fitted[1:-1]}, so training cannot continue from them "
+                f"(warm_start or partial_fit). Restore hidden_layer_sizes, or {_REFIT}."
+            )
+        old_acts = self.activations_
+        old_params = list(self.activation_params_)
+        self.activations_ = self._resolve_activations(len(layer_units) - 2)
+        self.activation_params_ = [
+            old_theta
+            if type(act) is type(old) and old_theta is not None
+            else (
+                act.init_parameters(units, dtype)
+                if isinstance(act, ParametricActivation)
+                else None
+            )
+            for act, old, old_theta, units in zip(
+                self.activations_, old_acts, old_params, layer_units[1:-1], strict=True
+            )
+        ]
+        self._loss = self._make_loss()
+        self.out_activation_ = self._loss.out_activation
+        if self.solver in _STOCHASTIC_SOLVERS:
+            self._sync_stopping_state()
+
+
+def _check_activation_contract(act):
+    """Check a user's activation once, on a probe, before any training.
+
+    Built-ins are trusted. ``forward`` and ``derivative`` must return float arrays
+    of the probe's shape with finite values (another float dtype is cast to the
+    network's), and leave their inputs unchanged; anything else would train
+    silently on wrong gradients or fail later with a bare numpy error, so the
+    error names the class and the method.
+    """
+    if type(act) in FAST_ACTIVATIONS:
+        return
+    name = type(act).__name__
+    for dtype in (np.float64, np.float32):
+        s = np.linspace(-4, 4, 12, dtype=dtype).reshape(3, 4)
+        theta = (
+            act.init_parameters(4, dtype)
+            if isinstance(act, ParametricActivation)
+            else None
+        )
+        extra = () if theta is None else (theta,)
+        s_in = s.copy()
+        o = _call(act, "forward", name, s_in, *extra)
+        _check_output(o, s, name, "forward")
+        o_in = np.array(o, copy=True)
+        d = _call(act, "derivative", name, s_in, o_in, *extra)
+        _check_output(d, s, name, "derivative")
+        if not (np.array_equal(s_in, s) and np.array_equal(o_in, o)):
+            raise ValueError(
+                f"{name}.forward or {name}.derivative modified its input array; "
+                "they must return new arrays (or write only to their own)."
+            )
+
+
+def _call(act, method, name, *args):
+    try:
+        return getattr(act, method)(*args)
+    except Exception as err:
+        raise type(err)(
+            f"{name}.{method} failed on a (3, 4) {args[0].dtype} array of signals: "
+            f"{err}"
+        ) from err
+
+
+def _check_output(out, s, name, method):
+    problem = None
+    if not isinstance(out, np.ndarray):
+        problem = f"returned a {type(out).__name__}, not a numpy array"
+    elif out.shape != s.shape:
+        problem = f"returned shape {out.shape} for input of shape {s.shape}"
+    elif out.dtype.kind != "f":
+        problem = (
+            f"returned dtype {out.dtype} for {s.dtype} input; it must be a float "
+            "array (e.g. .astype(s.dtype))"
+        )
+    elif not np.isfinite(out).all():
+        problem = "returned NaN or inf for finite signals in [-4, 4]"
+    if problem:
+        raise ValueError(
+            f"Activation {name}.{method} {problem}. {method}(s) must return a "
+            "float array of the same shape as s, elementwise and finite."
+        )
