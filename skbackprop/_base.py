@@ -2,8 +2,9 @@
 
 Turns user data into the core's inputs, initialises weights as scikit-learn's MLP
 does, builds the :class:`~skbackprop.network.Network` for each fit, and predicts. The
-training loops live in :mod:`skbackprop._training`, the early-stopping split in
-:mod:`skbackprop._split`.
+training loops live in :mod:`skbackprop._training` and :mod:`skbackprop._lbfgs`,
+the structure and fitted-state bookkeeping in :mod:`skbackprop._state`, the
+early-stopping split in :mod:`skbackprop._split`.
 """
 
 from abc import ABCMeta, abstractmethod
@@ -20,6 +21,7 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import _check_sample_weight, _fit_context
+from ._lbfgs import LbfgsMixin
 from ._state import _STOCHASTIC_SOLVERS, StateMixin
 from ._training import TrainingMixin
 from ._utils import (
@@ -33,7 +35,9 @@ from .activations import ACTIVATIONS, Activation
 from .network import Network, clip_extreme, forward, signal_limit
 
 
-class BaseBackprop(StateMixin, TrainingMixin, BaseEstimator, metaclass=ABCMeta):
+class BaseBackprop(
+    StateMixin, TrainingMixin, LbfgsMixin, BaseEstimator, metaclass=ABCMeta
+):
     """Base class of the backprop estimators; use the classifier or the regressor."""
 
     _parameter_constraints: dict = {
@@ -206,7 +210,9 @@ class BaseBackprop(StateMixin, TrainingMixin, BaseEstimator, metaclass=ABCMeta):
                     net, X, Y, sample_weight, class_factor, incremental, first_pass
                 )
             else:
-                self._fit_lbfgs(net, X, Y, _combine(sample_weight, class_factor))
+                self._fit_lbfgs(
+                    net, X, Y, _combine(sample_weight, class_factor), first_pass
+                )
         if not np.isfinite(net.params).all():
             raise _non_finite_error(self)
         return self

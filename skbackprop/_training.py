@@ -4,7 +4,8 @@
 in small pieces: :meth:`~TrainingMixin._run_epoch` (batching),
 :meth:`~TrainingMixin._end_epoch` (stopping and best-weights bookkeeping),
 :meth:`~TrainingMixin._diverged` (falling back after a blow-up), callbacks via
-:func:`~skbackprop._utils._notify`. The estimator classes supply the data handling.
+:func:`~skbackprop._utils._notify`. L-BFGS lives in :mod:`skbackprop._lbfgs`. The
+estimator classes supply the data handling.
 """
 
 import time
@@ -22,11 +23,10 @@ from ._utils import (
     _non_finite_error,
     _notify,
     _Snapshots,
-    _StopTraining,
     _take_rows,
     _warn,
 )
-from .optimizers import SGD, Adam, minimize_lbfgs
+from .optimizers import SGD, Adam
 
 
 class TrainingMixin:
@@ -376,82 +376,3 @@ class TrainingMixin:
             self.validation_metric == "score"
             and getattr(self, "class_weight", None) is not None
         )
-
-    def _fit_lbfgs(self, net, X, Y, sample_weight):
-        alpha = float(self.alpha)
-        rows, last_loss = [], [np.nan]
-        last_good = net.params.copy()
-        callbacks = _callbacks(self.callbacks)
-        _notify(callbacks, "on_fit_begin", self, {"n_samples": X.shape[0]})
-        start = time.perf_counter()
-
-        def fun(x):
-            net.params[...] = x
-            last_loss[0] = net.loss_gradient(X, Y, sample_weight, alpha)
-            return last_loss[0], net.grad.astype(np.float64)
-
-        # L-BFGS-B's line search ends by evaluating the accepted point, so at each
-        # callback the network's last loss and gradient are the iterate's.
-        def callback(xk):
-            norms = net.coef_grad_norms()
-            rows.append(norms)
-            if np.isfinite(xk).all():
-                last_good[...] = xk
-            if self.verbose:
-                print(f"Iteration {len(rows)}, loss = {last_loss[0]:.8f}")
-            logs = {
-                "epoch": len(rows),
-                "loss": last_loss[0],
-                "gradient_norms": norms,
-                "learning_rate": None,
-                "elapsed": time.perf_counter() - start,
-            }
-            if _notify(callbacks, "on_epoch_end", self, logs):
-                raise _StopTraining
-
-        try:
-            res = minimize_lbfgs(
-                fun,
-                net.params.astype(np.float64),
-                max_iter=self.max_iter,
-                max_fun=self.max_fun,
-                tol=self.tol,
-                callback=callback,
-            )
-        except _StopTraining:  # a callback asked to stop; xk was finite or kept
-            net.params[...] = last_good
-            self.n_iter_ = len(rows)
-            self.loss_ = float(last_loss[0])
-        except KeyboardInterrupt:
-            net.params[...] = last_good
-            self.n_iter_ = len(rows)
-            self.loss_ = float(last_loss[0])
-            _warn(
-                f"Training interrupted by user after {len(rows)} iteration(s); the "
-                "last iterate's weights were kept. The model can predict, and "
-                "training can go on with warm_start=True.",
-            )
-        else:
-            self.n_iter_ = min(res.nit, self.max_iter)
-            if res.status not in (0, 99) and np.isfinite(res.x).all():
-                _warn(
-                    f"lbfgs failed to converge after {self.n_iter_} iteration(s) "
-                    f"(status={res.status}): {res.message}. Increase max_iter or "
-                    "max_fun, or scale the data (e.g. with StandardScaler).",
-                    ConvergenceWarning,
-                )
-            if np.isfinite(res.x).all() and np.isfinite(res.fun):
-                net.params[...] = res.x
-                self.loss_ = float(res.fun)
-            else:
-                net.params[...] = last_good
-                self.loss_ = float(net.loss_gradient(X, Y, sample_weight, alpha))
-                _warn(
-                    "lbfgs diverged: the loss or the weights became non-finite; the "
-                    "last finite iterate was kept. Scale the input, e.g. with "
-                    "sklearn.preprocessing.StandardScaler.",
-                    ConvergenceWarning,
-                )
-        if rows:
-            self.gradient_norms_ = np.vstack([self.gradient_norms_, rows])
-        _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
