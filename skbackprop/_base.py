@@ -157,6 +157,13 @@ class BaseBackprop(
             )
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            if (sample_weight < 0).any():
+                raise ValueError(
+                    "sample_weight has negative values (the smallest is "
+                    f"{sample_weight.min()}); weights must be non-negative: a "
+                    "negative weight would reward the model for being wrong on "
+                    "that sample. Use 0 to ignore a sample."
+                )
         class_factor = self._class_weight_factors(Y, sample_weight, incremental)
         if class_factor is not None:
             class_factor = np.asarray(class_factor, dtype=dtype)

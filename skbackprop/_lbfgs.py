@@ -96,7 +96,7 @@ class LbfgsMixin:
                 )
         if rows:
             self.gradient_norms_ = np.vstack([self.gradient_norms_, rows])
-        if not self._predicts_finitely(X):
+        if not self._ends_finite(X):
             # Finite weights that overflow in the forward pass: as for the
             # stochastic solvers, no fresh model is returned that predicts NaN.
             if first_pass:

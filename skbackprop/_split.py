@@ -23,7 +23,7 @@ def _canonical_order(X, Y):
     return np.argsort(key, kind="stable")
 
 
-def _validation_size(n_units, fraction, stratify):
+def _validation_size(n_units, fraction, stratify, weighted=False):
     """Count the validation units: the fraction, at least 2 and one per class.
 
     Returns ``(n_val, n_classes)``; ``n_classes`` is 1 when not stratified.
@@ -49,7 +49,9 @@ def _validation_size(n_units, fraction, stratify):
         raise ValueError(
             f"{first} early_stopping=True needs at least 2 validation samples"
             f"{classes}, and at least {n_classes} training sample(s); "
-            f"validation_fraction={fraction} of the {n_units} samples leaves "
+            f"validation_fraction={fraction} of the {n_units} samples"
+            f"{' (integer sample_weight counted as repeats)' if weighted else ''} "
+            "leaves "
             f"{max(n_units - n_val, 0)} for training. Use more data, change "
             "validation_fraction, or set early_stopping=False."
         )
@@ -81,14 +83,14 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
     sw = sample_weight
     if sw is None:
         copies = np.ones(n, dtype=np.int64)
-    elif np.all(sw == np.round(sw)) and sw.sum() <= _MAX_SPLIT_UNITS:
+    elif np.all(sw == np.round(sw)) and 0 < sw.sum() <= _MAX_SPLIT_UNITS:
         copies = sw.astype(np.int64)
     else:
         copies = None
     if copies is not None:
         units = np.repeat(order, copies[order])
         strat = None if stratify is None else stratify[units]
-        n_val, _ = _validation_size(len(units), fraction, strat)
+        n_val, _ = _validation_size(len(units), fraction, strat, sw is not None)
         tr_units, val_units = train_test_split(
             units, random_state=random_state, test_size=n_val, stratify=strat
         )

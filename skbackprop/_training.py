@@ -26,6 +26,7 @@ from ._utils import (
     _take_rows,
     _warn,
 )
+from .network import signal_bound, signal_limit
 from .optimizers import SGD, Adam
 
 
@@ -138,7 +139,7 @@ class TrainingMixin:
             # Weights can be finite yet overflow in the forward pass (an epoch's
             # loss is computed before its last step): a call must end with
             # weights that predict finitely on the rows it trained on.
-            if not self._predicts_finitely(train[0]):
+            if not self._ends_finite(train[0]):
                 self._diverged(net, history, train[0], first_pass, self.n_iter_)
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
@@ -165,6 +166,15 @@ class TrainingMixin:
         """Train up to ``max_iter`` epochs (one for partial_fit); True if diverged."""
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
+        sw = train[2]
+        if batch_size == 1 and sw is not None and np.ptp(sw[sw > 0]) > 0:
+            _warn(
+                "With batch_size=1 each step's loss is its one row's weighted mean "
+                "(as in scikit-learn's MLP), so the row's weight cancels out: "
+                "sample_weight and class_weight only act through zero weights. Use "
+                "a larger batch_size for the weights to shape training.",
+                UserWarning,
+            )
         order = np.arange(n_samples)
         start = time.perf_counter()
         for _ in range(self.max_iter):
@@ -257,6 +267,18 @@ class TrainingMixin:
             "sklearn.preprocessing.StandardScaler.",
             ConvergenceWarning,
         )
+
+    def _ends_finite(self, X):
+        """Whether the current weights predict finitely on ``X`` (cheaply).
+
+        A bound on the signals (one pass over ``X`` and the weights) proves it in
+        ordinary cases; only when the bound is inconclusive does a forward pass
+        over ``X`` decide.
+        """
+        bound = signal_bound(
+            X, self.coefs_, self.intercepts_, self.activations_, self.activation_params_
+        )
+        return bound <= signal_limit(self.coefs_[0].dtype) or self._predicts_finitely(X)
 
     def _predicts_finitely(self, X):
         """Whether the current weights give finite outputs on ``X``, no overflow."""

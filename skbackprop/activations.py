@@ -103,6 +103,12 @@ class Activation(BaseEstimator):
         # the forward pass overwrite S with O and save a buffer.
         return True
 
+    def _output_bound(self, s_max, theta=None):
+        # A bound on |θ(s)| for |s| <= s_max, or None when unknown (a user's
+        # activation); lets the network prove finite outputs without a forward
+        # pass (see network.signal_bound).
+        return None
+
 
 class ParametricActivation(Activation):
     """Base class of an activation with trainable parameters per unit.
@@ -209,6 +215,9 @@ class Identity(Activation):
     def _mul_derivative(self, g, s, o, tmp):
         pass
 
+    def _output_bound(self, s_max, theta=None):
+        return s_max
+
 
 class Logistic(Activation):
     """Logistic sigmoid, ``θ(s) = 1 / (1 + e^{-s})``; ``θ'(s) = o (1 - o)``.
@@ -236,6 +245,9 @@ class Logistic(Activation):
         np.subtract(1, o, out=tmp)
         g *= tmp
 
+    def _output_bound(self, s_max, theta=None):
+        return 1.0
+
 
 class Tanh(Activation):
     """Hyperbolic tangent, ``θ(s) = tanh(s)``; ``θ'(s) = 1 - o²`` (the lecture's)."""
@@ -258,6 +270,9 @@ class Tanh(Activation):
         np.multiply(o, o, out=tmp)
         np.subtract(1, tmp, out=tmp)
         g *= tmp
+
+    def _output_bound(self, s_max, theta=None):
+        return 1.0
 
 
 class ReLU(Activation):
@@ -284,6 +299,9 @@ class ReLU(Activation):
         np.sign(o, out=tmp)
         g *= tmp
 
+    def _output_bound(self, s_max, theta=None):
+        return s_max
+
 
 class LeakyReLU(Activation):
     """Leaky ReLU, ``θ(s) = s`` if ``s >= 0`` else ``alpha·s``.
@@ -304,6 +322,9 @@ class LeakyReLU(Activation):
 
     def derivative(self, s, o):  # noqa: D102
         return np.where(s >= 0, 1, self.alpha).astype(s.dtype, copy=False)
+
+    def _output_bound(self, s_max, theta=None):
+        return max(1.0, abs(self.alpha)) * s_max
 
 
 class ELU(Activation):
@@ -331,6 +352,9 @@ class ELU(Activation):
             s.dtype, copy=False
         )
 
+    def _output_bound(self, s_max, theta=None):
+        return max(s_max, abs(self.alpha))
+
 
 _SQRT_HALF = np.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -355,6 +379,9 @@ class GELU(Activation):
         pdf = np.exp(-0.5 * sc * sc) * s.dtype.type(_INV_SQRT_2PI)
         return cdf + sc * pdf
 
+    def _output_bound(self, s_max, theta=None):
+        return s_max  # |s·Φ(s)| <= |s|
+
 
 class Softplus(Activation):
     """Softplus, ``θ(s) = ln(1 + e^s)`` via ``logaddexp``; ``θ'(s) = σ(s)``."""
@@ -366,6 +393,9 @@ class Softplus(Activation):
 
     def derivative(self, s, o):  # noqa: D102
         return expit(s)
+
+    def _output_bound(self, s_max, theta=None):
+        return s_max + np.log(2.0)  # ln(1 + e^s) <= max(s, 0) + ln 2
 
 
 class PReLU(ParametricActivation):
@@ -397,6 +427,9 @@ class PReLU(ParametricActivation):
 
     def parameter_gradient(self, s, o, theta, grad_o):  # noqa: D102
         return np.einsum("ij,ij->j", grad_o, np.minimum(s, 0))[np.newaxis, :]
+
+    def _output_bound(self, s_max, theta=None):
+        return max(1.0, float(np.abs(theta).max(initial=0.0))) * s_max
 
 
 # Built-ins with in-place fast paths (_forward_into, _mul_derivative) the network

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from .activations import FAST_ACTIVATIONS, ParametricActivation
 
-__all__ = ["Network", "forward"]
+__all__ = ["Network", "forward", "signal_bound"]
 
 
 def _dot(a, b):
@@ -80,6 +80,38 @@ def clip_extreme(X, limit):
     data = X.data if sp.issparse(X) else X
     np.clip(data, -limit, limit, out=data)
     return X
+
+
+def signal_bound(X, coefs, intercepts, activations, activation_params):
+    """Bound the magnitude of every layer's signal for the rows of ``X``.
+
+    With ``m`` a bound on a layer's inputs, each signal obeys
+    ``|s_j| <= m · Σ_i |W_ij| + |b_j|``; each activation bounds its output from
+    that. A bound below :func:`signal_limit` proves, without a forward pass, that
+    the network computes finite outputs for these rows (nothing can overflow, so
+    nothing can become inf or NaN). Costs one pass over ``X`` and the weights.
+
+    Returns
+    -------
+    bound : float
+        The largest signal bound over the layers; ``inf`` when it cannot be
+        established (it overflows, or an activation gives no bound).
+    """
+    data = X.data if sp.issparse(X) else X
+    m = float(np.abs(data).max(initial=0.0))
+    worst = 0.0
+    last = len(coefs) - 1
+    with np.errstate(over="ignore", invalid="ignore"):
+        for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+            s_max = float(np.max(m * np.abs(W).sum(axis=0) + np.abs(b), initial=0.0))
+            if not np.isfinite(s_max):
+                return np.inf
+            worst = max(worst, s_max)
+            if i < last:
+                m = activations[i]._output_bound(s_max, activation_params[i])
+                if m is None or not np.isfinite(m):
+                    return np.inf
+    return worst
 
 
 def forward(X, coefs, intercepts, activations, activation_params, loss, link=True):

@@ -19,7 +19,8 @@ from sklearn.utils._param_validation import InvalidParameterError
 
 from skbackprop import BackpropClassifier, BackpropRegressor, check_gradient
 from skbackprop._split import _canonical_order
-from skbackprop.activations import Activation
+from skbackprop.activations import ACTIVATIONS, Activation
+from skbackprop.network import signal_bound
 
 RNG = np.random.RandomState(0)
 X = RNG.standard_normal((60, 3))
@@ -490,3 +491,64 @@ def test_huge_power_t_does_not_overflow():
         warnings.simplefilter("error", RuntimeWarning)
         _quiet(est.fit, X, Y_REG)
     assert np.isfinite(est.predict(X)).all()
+
+
+def test_negative_sample_weights_are_refused_clearly():
+    sw = np.ones(len(X))
+    sw[:3] = -1.0
+    for early_stopping in (False, True):
+        est = BackpropRegressor(**SMALL, early_stopping=early_stopping)
+        with pytest.raises(ValueError, match="non-negative"):
+            est.fit(X, Y_REG, sample_weight=sw)
+
+
+def test_weights_cancelling_in_one_row_batches_are_warned_about():
+    est = BackpropClassifier(**SMALL, batch_size=1, class_weight={0: 5.0, 1: 1.0})
+    with pytest.warns(UserWarning, match="cancels out"):
+        _quiet(est.fit, X, Y_BIN)
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_signal_bound_holds_for_every_builtin_activation(name):
+    """The cheap end-of-call check's bound is never below a real signal."""
+    rng = np.random.RandomState(0)
+    est = _quiet(
+        BackpropRegressor(
+            hidden_layer_sizes=(7, 5),
+            activation=name,
+            **{"max_iter": 3, "random_state": 0},
+        ).fit,
+        X,
+        Y_REG,
+    )
+    for scale in (1.0, 1e3):
+        for W in est.coefs_:
+            W *= rng.uniform(0.5, 2.0, W.shape)  # other weights than trained ones
+        Xs = X * scale
+        bound = signal_bound(
+            Xs, est.coefs_, est.intercepts_, est.activations_, est.activation_params_
+        )
+        o, worst = Xs, 0.0
+        for i, (W, b) in enumerate(zip(est.coefs_, est.intercepts_, strict=True)):
+            s = o @ W + b
+            worst = max(worst, np.abs(s).max())
+            if i < len(est.activations_):
+                theta = est.activation_params_[i]
+                act = est.activations_[i]
+                o = act.forward(s) if theta is None else act.forward(s, theta)
+        assert worst <= bound * (1 + 1e-12), (worst, bound)
+
+
+def test_user_activation_without_a_bound_falls_back_to_a_forward_pass():
+    class Cube(Activation):
+        def forward(self, s):
+            return s**3
+
+        def derivative(self, s, o):
+            return 3 * s**2
+
+    est = _quiet(BackpropRegressor(**SMALL, activation=Cube()).fit, X, Y_REG)
+    bound = signal_bound(
+        X, est.coefs_, est.intercepts_, est.activations_, est.activation_params_
+    )
+    assert bound == np.inf and np.isfinite(est.predict(X)).all()
