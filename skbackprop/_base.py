@@ -240,7 +240,7 @@ class BaseBackprop(
         return True
 
     # -------------------------------------------------------------- predicting
-    def _forward(self, X, link=True):
+    def _forward(self, X, link=True, strict=False):
         return forward(
             X,
             self.coefs_,
@@ -249,6 +249,7 @@ class BaseBackprop(
             self.activation_params_,
             self._loss,
             link=link,
+            strict=strict,
         )
 
     def _validated_output(self, X, link=True):

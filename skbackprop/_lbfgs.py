@@ -23,6 +23,7 @@ class LbfgsMixin:
         rows, last_loss = [], [np.nan]
         last_good = net.params.copy()
         start_params = net.params.copy()
+        finite_iterates = [0]
         callbacks = _callbacks(self.callbacks)
         _notify(callbacks, "on_fit_begin", self, {"n_samples": X.shape[0]})
         start = time.perf_counter()
@@ -39,6 +40,7 @@ class LbfgsMixin:
             rows.append(norms)
             if np.isfinite(xk).all():
                 last_good[...] = xk
+                finite_iterates[0] += 1
             if self.verbose:
                 print(f"Iteration {len(rows)}, loss = {last_loss[0]:.8f}")
             logs = {
@@ -86,6 +88,9 @@ class LbfgsMixin:
                 net.params[...] = res.x
                 self.loss_ = float(res.fun)
             else:
+                if first_pass and not finite_iterates[0]:
+                    # Not one finite iterate: no trained weights to keep.
+                    raise _non_finite_error(self)
                 net.params[...] = last_good
                 self.loss_ = float(net.loss_gradient(X, Y, sample_weight, alpha))
                 _warn(

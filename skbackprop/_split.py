@@ -3,10 +3,13 @@
 import math
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
 # Above this many weight units, integer weights are not expanded for the split.
 _MAX_SPLIT_UNITS = 10_000_000
+# Rows of a float32 X converted to float64 at a time for the ordering key.
+_BLOCK_ROWS = 4096
 
 
 def _canonical_order(X, Y):
@@ -14,12 +17,21 @@ def _canonical_order(X, Y):
 
     Rows are sorted by a fixed random projection of ``[X, Y]``: identical rows get
     identical keys (and are interchangeable), distinct rows almost surely distinct
-    ones. Works for dense and sparse ``X`` in one pass, in ``X``'s dtype (a float32
-    ``X`` is not copied to float64 for the product).
+    ones. Works for dense and sparse ``X`` in one pass, in float64 (a float32 ``X``
+    is converted block by block, never copied whole).
     """
     rng = np.random.RandomState(0)
-    key = np.asarray(X @ rng.uniform(1, 2, X.shape[1]).astype(X.dtype)).ravel()
-    key = key + np.pi * (Y @ rng.uniform(1, 2, Y.shape[1]).astype(Y.dtype))
+    v = rng.uniform(1, 2, X.shape[1])
+    if sp.issparse(X) or X.dtype == np.float64:
+        key = np.asarray(X @ v).ravel()
+    else:
+        # float32 keys collide for distinct rows; a float64 copy of all of X
+        # would double its memory: project in float64 a block of rows at a time.
+        key = np.empty(X.shape[0])
+        for start in range(0, X.shape[0], _BLOCK_ROWS):
+            block = X[start : start + _BLOCK_ROWS]
+            key[start : start + len(block)] = block.astype(np.float64) @ v
+    key += np.pi * (Y.astype(np.float64, copy=False) @ rng.uniform(1, 2, Y.shape[1]))
     return np.argsort(key, kind="stable")
 
 

@@ -178,8 +178,20 @@ class StateMixin:
                 self.activations_, old_acts, old_params, layer_units[1:-1], strict=True
             )
         ]
+        old_loss = self._loss
         self._loss = self._make_loss()
         self.out_activation_ = self._loss.out_activation
+        changed = type(self._loss) is not type(old_loss) or any(
+            type(new) is not type(old) or new.get_params() != old.get_params()
+            for new, old in zip(self.activations_, old_acts, strict=True)
+        )
+        if changed and getattr(self, "validation_scores_", None) is not None:
+            # The best weights so far were scored with the old activations or
+            # loss: they are no reference for the new network.
+            self._best_params = None
+            self._best_criterion = -np.inf
+            self._best_val_loss = np.inf
+            self.best_validation_score_ = -np.inf
         if self.solver in _STOCHASTIC_SOLVERS:
             self._sync_stopping_state()
 

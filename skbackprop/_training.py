@@ -99,6 +99,15 @@ class TrainingMixin:
             )
             for rows, w in parts
         )
+        for part, (_, _, w) in (("training", train), ("validation", val)):
+            if w is not None and not w.sum() > 0:
+                raise ValueError(
+                    f"early_stopping=True: the {part} part of the validation split "
+                    "has only samples of zero weight (sample_weight, times "
+                    "class_weight), so it cannot be used. Give more samples a "
+                    "positive weight, change validation_fraction or random_state, "
+                    "or set early_stopping=False."
+                )
         if self._best_params is None or self._best_params.shape != net.params.shape:
             # Nothing better seen yet: the starting weights are the best.
             self._best_params = net.params.copy()
@@ -167,7 +176,8 @@ class TrainingMixin:
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
         sw = train[2]
-        if batch_size == 1 and sw is not None and np.ptp(sw[sw > 0]) > 0:
+        positive = None if sw is None else sw[sw > 0]
+        if batch_size == 1 and positive is not None and np.ptp(positive) > 0:
             _warn(
                 "With batch_size=1 each step's loss is its one row's weighted mean "
                 "(as in scikit-learn's MLP), so the row's weight cancels out: "
@@ -239,7 +249,8 @@ class TrainingMixin:
         (momentum, moment estimates) diverged with the weights: it is reset.
         """
         candidates = list(history.latest_first())
-        if self.early_stopping:
+        if self.early_stopping and self._best_criterion > -np.inf:
+            # Only once an epoch has been scored are the "best" weights trained.
             candidates.insert(0, ("best", self._best_params))
         kept_epoch = 0
         for epoch_of_params, params in candidates:
@@ -281,10 +292,15 @@ class TrainingMixin:
         return bound <= signal_limit(self.coefs_[0].dtype) or self._predicts_finitely(X)
 
     def _predicts_finitely(self, X):
-        """Whether the current weights give finite outputs on ``X``, no overflow."""
-        with np.errstate(over="raise", invalid="raise"):
+        """Whether the current weights give finite signals and outputs on ``X``.
+
+        Every layer's signal must be finite before the prediction path clips it;
+        an activation that overflows internally to a finite result (a user's
+        ``s / (1 + exp(-s))`` for very negative s) is fine.
+        """
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
-                return bool(np.isfinite(self._forward(X)).all())
+                return bool(np.isfinite(self._forward(X, strict=True)).all())
             except FloatingPointError:
                 return False
 
@@ -383,7 +399,9 @@ class TrainingMixin:
         else:
             self._no_improvement_count += 1
         if better:
-            self._best_criterion = criterion
+            # A tie decided by the loss may be slightly lower in score: keep the
+            # top score as the reference, so the best cannot drift down.
+            self._best_criterion = max(criterion, self._best_criterion)
             self._best_val_loss = val_loss
             self.best_validation_score_ = score
             self._best_params = net.params.copy()

@@ -450,6 +450,10 @@ ACTIVATIONS = {
 }
 
 
+# Every built-in class: their _output_bound is trusted (not a subclass's).
+BUILTIN_ACTIVATIONS = frozenset(ACTIVATIONS.values())
+
+
 def get_activation(activation):
     """Return an :class:`Activation` for a name or an activation object.
 

@@ -25,7 +25,7 @@ This module imports numpy and scipy only.
 import numpy as np
 import scipy.sparse as sp
 
-from .activations import FAST_ACTIVATIONS, ParametricActivation
+from .activations import BUILTIN_ACTIVATIONS, FAST_ACTIVATIONS, ParametricActivation
 
 __all__ = ["Network", "forward", "signal_bound"]
 
@@ -98,7 +98,8 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
         established (it overflows, or an activation gives no bound).
     """
     data = X.data if sp.issparse(X) else X
-    m = float(np.abs(data).max(initial=0.0))
+    # max(max, -min): two passes over X, no temporary copy of it (as abs() makes).
+    m = float(max(data.max(), -data.min())) if data.size else 0.0
     worst = 0.0
     last = len(coefs) - 1
     with np.errstate(over="ignore", invalid="ignore"):
@@ -108,13 +109,27 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
                 return np.inf
             worst = max(worst, s_max)
             if i < last:
-                m = activations[i]._output_bound(s_max, activation_params[i])
+                # Only the built-ins themselves are trusted: a user's subclass
+                # may override forward and no longer obey the inherited bound.
+                act = activations[i]
+                if type(act) not in BUILTIN_ACTIVATIONS:
+                    return np.inf
+                m = act._output_bound(s_max, activation_params[i])
                 if m is None or not np.isfinite(m):
                     return np.inf
     return worst
 
 
-def forward(X, coefs, intercepts, activations, activation_params, loss, link=True):
+def forward(
+    X,
+    coefs,
+    intercepts,
+    activations,
+    activation_params,
+    loss,
+    link=True,
+    strict=False,
+):
     """Propagate ``X`` through the network and return the output layer.
 
     This is the prediction path: it keeps no intermediate layers, and clips inputs
@@ -135,6 +150,9 @@ def forward(X, coefs, intercepts, activations, activation_params, loss, link=Tru
         Provides the output activation (``loss.link``).
     link : bool, default=True
         Apply the output activation; False returns the output signal ``s^(L)``.
+    strict : bool, default=False
+        Raise FloatingPointError if any layer's signal is inf or NaN before it is
+        clipped (the weights overflow on these rows), instead of clipping it.
 
     Returns
     -------
@@ -147,6 +165,8 @@ def forward(X, coefs, intercepts, activations, activation_params, loss, link=Tru
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         s = _dot(o, W)
         s += b
+        if strict and not np.isfinite(s).all():
+            raise FloatingPointError(f"layer {i + 1}'s signal is not finite")
         np.clip(s, -limit, limit, out=s)
         if i == last:
             o = loss.link(s) if link else s

@@ -32,7 +32,8 @@ class Optimizer:
     def set_hyperparameters(self, **settings):
         """Take new hyperparameters, keeping the state (momentum, moments).
 
-        A new ``learning_rate_init`` restarts the step size from it.
+        A new ``learning_rate_init`` scales the current step size by new/old, so
+        a schedule (invscaling's decay, adaptive's divisions) keeps its progress.
 
         Parameters
         ----------
@@ -41,7 +42,7 @@ class Optimizer:
         """
         new_rate = settings.get("learning_rate_init", self.learning_rate_init)
         if new_rate != self.learning_rate_init:
-            self.learning_rate = float(new_rate)
+            self.learning_rate *= float(new_rate) / float(self.learning_rate_init)
         for name, value in settings.items():
             setattr(self, name, value)
 

@@ -552,3 +552,104 @@ def test_user_activation_without_a_bound_falls_back_to_a_forward_pass():
         X, est.coefs_, est.intercepts_, est.activations_, est.activation_params_
     )
     assert bound == np.inf and np.isfinite(est.predict(X)).all()
+
+
+# ------------------------------------------ found in review of the above
+class _Swish(Activation):
+    def forward(self, s):
+        return s / (1 + np.exp(-s))  # exp overflows harmlessly for s << 0
+
+    def derivative(self, s, o):
+        sig = 1 / (1 + np.exp(-s))
+        return sig + o * (1 - sig)
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_an_activation_overflowing_internally_to_a_finite_value_is_no_divergence(
+    solver,
+):
+    est = BackpropClassifier(**SMALL, activation=_Swish(), solver=solver)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        est.fit(X * 1000, Y_BIN)
+    assert np.isfinite(est.predict_proba(X * 1000)).all()
+
+
+def test_early_stopping_fit_diverging_in_its_first_epoch_raises():
+    Xo, yo = _overflowing_regression()
+    est = BackpropRegressor(
+        hidden_layer_sizes=(20,),
+        activation="identity",
+        solver="sgd",
+        learning_rate_init=1e30,
+        batch_size=10,
+        early_stopping=True,
+        random_state=0,
+    )
+    with pytest.raises(ValueError, match="non-finite parameter weights"):
+        _quiet(est.fit, Xo, yo)
+    with pytest.raises(NotFittedError):
+        est.predict(Xo)
+
+
+def test_changed_activation_resets_the_early_stopping_best_weights():
+    est = _quiet(
+        BackpropClassifier(**{**SMALL, "max_iter": 20}, early_stopping=True).fit,
+        X,
+        Y_BIN,
+    )
+    est.set_params(warm_start=True, activation="logistic", max_iter=3)
+    _quiet(est.fit, X, Y_BIN)
+    # The best score now belongs to a logistic epoch of this call.
+    assert est.best_validation_score_ in est.validation_scores_[-3:]
+
+
+def test_a_new_learning_rate_keeps_the_invscaling_decay():
+    est = BackpropRegressor(
+        **SMALL, solver="sgd", learning_rate="invscaling", learning_rate_init=0.01
+    )
+    for _ in range(5):
+        est.partial_fit(X, Y_REG)
+    decayed = est._optimizer.learning_rate
+    est.set_params(learning_rate_init=0.05)
+    est.partial_fit(X, Y_REG)
+    expected = 0.05 / (est.t_ + 1) ** est.power_t
+    assert est._optimizer.learning_rate == pytest.approx(expected)
+    assert est._optimizer.learning_rate < 10 * decayed
+
+
+def test_a_user_subclass_of_a_builtin_is_not_trusted_by_the_bound():
+    from skbackprop.activations import Identity
+
+    class Cube(Identity):
+        def forward(self, s):
+            return s**3
+
+    coefs = [np.array([[1e104, -1e104]]), np.array([[1.0], [1.0]])]
+    intercepts = [np.zeros(2), np.zeros(1)]
+    bound = signal_bound(np.ones((1, 1)), coefs, intercepts, [Cube()], [None])
+    assert bound == np.inf
+
+
+@pytest.mark.parametrize("empty_side", ["training", "validation"])
+def test_early_stopping_split_with_a_weightless_side_is_a_clear_error(empty_side):
+    rng = np.random.RandomState(0)
+    Xs = rng.standard_normal((100, 3))
+    sw = np.zeros(100)
+    sw[0] = 0.5
+    seeds = {"training": 58, "validation": 59}  # splits with row 0 on that side
+    est = BackpropRegressor(
+        **{**SMALL, "random_state": seeds[empty_side]}, early_stopping=True
+    )
+    with pytest.raises(ValueError, match=f"the {empty_side} part"):
+        est.fit(Xs, Xs[:, 0], sample_weight=sw)
+
+
+def test_float32_early_stopping_split_ignores_row_order():
+    rng = np.random.RandomState(0)
+    X32 = rng.standard_normal((20000, 4)).astype(np.float32)
+    Y = X32[:, :1] * 2
+    order = _canonical_order(X32, Y)
+    perm = rng.permutation(len(X32))
+    again = _canonical_order(X32[perm], Y[perm])
+    np.testing.assert_array_equal(perm[again], order)
