@@ -17,8 +17,10 @@ parameter vector, so optimizers update them and the gradient check covers them.
 """
 
 import numpy as np
-from scipy.special import erf, expit
+from scipy.special import expit
 from sklearn.base import BaseEstimator
+
+from . import _xp
 
 __all__ = [
     "ACTIVATIONS",
@@ -35,6 +37,22 @@ __all__ = [
     "Tanh",
     "get_activation",
 ]
+
+
+def _namespace(s):
+    # numpy first: its hot path pays an isinstance check, not a namespace lookup.
+    return np if isinstance(s, np.ndarray) else _xp.namespace(s)
+
+
+def _scalar(value, s, xp):
+    # A constant in ``s``'s dtype: a numpy scalar for numpy (as it always was), a
+    # Python float elsewhere (the array API casts it to the array's dtype).
+    return s.dtype.type(value) if xp is np else float(value)
+
+
+def _min0(s, xp):
+    # min(s, 0) elementwise.
+    return np.minimum(s, 0) if xp is np else xp.minimum(s, xp.zeros_like(s))
 
 
 class Activation(BaseEstimator):
@@ -199,10 +217,10 @@ class Identity(Activation):
     name = "identity"
 
     def forward(self, s):  # noqa: D102
-        return s.copy()
+        return _xp.copy(s, _namespace(s))
 
     def derivative(self, s, o):  # noqa: D102
-        return np.ones_like(s)
+        return _namespace(s).ones_like(s)
 
     def _needs_signal(self):
         return False
@@ -228,7 +246,7 @@ class Logistic(Activation):
     name = "logistic"
 
     def forward(self, s):  # noqa: D102
-        return expit(s)
+        return _xp.expit(s, _namespace(s))
 
     def derivative(self, s, o):  # noqa: D102
         return o * (1 - o)
@@ -255,7 +273,7 @@ class Tanh(Activation):
     name = "tanh"
 
     def forward(self, s):  # noqa: D102
-        return np.tanh(s)
+        return _namespace(s).tanh(s)
 
     def derivative(self, s, o):  # noqa: D102
         return 1 - o * o
@@ -281,11 +299,17 @@ class ReLU(Activation):
     name = "relu"
 
     def forward(self, s):  # noqa: D102
-        return np.maximum(s, 0)
+        xp = _namespace(s)
+        if xp is np:
+            return np.maximum(s, 0)
+        return xp.maximum(s, xp.zeros_like(s))
 
     def derivative(self, s, o):  # noqa: D102
         # o > 0 exactly where s > 0, so the output suffices.
-        return (o > 0).astype(o.dtype)
+        xp = _namespace(o)
+        if xp is np:
+            return (o > 0).astype(o.dtype)
+        return xp.astype(o > 0, o.dtype)
 
     def _needs_signal(self):
         return False
@@ -318,10 +342,14 @@ class LeakyReLU(Activation):
         self.alpha = alpha
 
     def forward(self, s):  # noqa: D102
-        return np.where(s >= 0, s, s * s.dtype.type(self.alpha))
+        xp = _namespace(s)
+        return xp.where(s >= 0, s, s * _scalar(self.alpha, s, xp))
 
     def derivative(self, s, o):  # noqa: D102
-        return np.where(s >= 0, 1, self.alpha).astype(s.dtype, copy=False)
+        xp = _namespace(s)
+        if xp is np:
+            return np.where(s >= 0, 1, self.alpha).astype(s.dtype, copy=False)
+        return xp.where(s >= 0, xp.ones_like(s), xp.full_like(s, self.alpha))
 
     def _output_bound(self, s_max, theta=None):
         return max(1.0, abs(self.alpha)) * s_max
@@ -343,14 +371,18 @@ class ELU(Activation):
 
     def forward(self, s):  # noqa: D102
         # expm1 of the clipped signal: no overflow for large positive s.
-        neg = np.expm1(np.minimum(s, 0)) * s.dtype.type(self.alpha)
-        return np.where(s > 0, s, neg)
+        xp = _namespace(s)
+        neg = xp.expm1(_min0(s, xp)) * _scalar(self.alpha, s, xp)
+        return xp.where(s > 0, s, neg)
 
     def derivative(self, s, o):  # noqa: D102
         # For s <= 0, θ'(s) = alpha·e^s = o + alpha.
-        return np.where(s > 0, 1, o + s.dtype.type(self.alpha)).astype(
-            s.dtype, copy=False
-        )
+        xp = _namespace(s)
+        if xp is np:
+            return np.where(s > 0, 1, o + s.dtype.type(self.alpha)).astype(
+                s.dtype, copy=False
+            )
+        return xp.where(s > 0, xp.ones_like(s), o + float(self.alpha))
 
     def _output_bound(self, s_max, theta=None):
         return max(s_max, abs(self.alpha))
@@ -369,15 +401,21 @@ class GELU(Activation):
     name = "gelu"
 
     def forward(self, s):  # noqa: D102
-        return s * (0.5 * (1 + erf(s * s.dtype.type(_SQRT_HALF))))
+        return s * self._cdf(s, _namespace(s))
 
     def derivative(self, s, o):  # noqa: D102
-        cdf = 0.5 * (1 + erf(s * s.dtype.type(_SQRT_HALF)))
+        xp = _namespace(s)
+        cdf = self._cdf(s, xp)
         # exp(-s²/2) underflows to 0 for large |s|, which is the right limit;
         # s² itself is computed on the clipped signal so it cannot overflow.
-        sc = np.clip(s, -40, 40)
-        pdf = np.exp(-0.5 * sc * sc) * s.dtype.type(_INV_SQRT_2PI)
+        sc = np.clip(s, -40, 40) if xp is np else xp.clip(s, -40.0, 40.0)
+        pdf = xp.exp(-0.5 * sc * sc) * _scalar(_INV_SQRT_2PI, s, xp)
         return cdf + sc * pdf
+
+    @staticmethod
+    def _cdf(s, xp):
+        # Φ(s) = ½(1 + erf(s/√2)).
+        return 0.5 * (1 + _xp.erf(s * _scalar(_SQRT_HALF, s, xp), xp))
 
     def _output_bound(self, s_max, theta=None):
         return s_max  # |s·Φ(s)| <= |s|
@@ -389,10 +427,13 @@ class Softplus(Activation):
     name = "softplus"
 
     def forward(self, s):  # noqa: D102
-        return np.logaddexp(s.dtype.type(0), s)
+        xp = _namespace(s)
+        if xp is np:
+            return np.logaddexp(s.dtype.type(0), s)
+        return xp.logaddexp(xp.zeros_like(s), s)
 
     def derivative(self, s, o):  # noqa: D102
-        return expit(s)
+        return _xp.expit(s, _namespace(s))
 
     def _output_bound(self, s_max, theta=None):
         return s_max + np.log(2.0)  # ln(1 + e^s) <= max(s, 0) + ln 2
@@ -420,13 +461,18 @@ class PReLU(ParametricActivation):
         return np.full((1, n_units), self.init, dtype=dtype)
 
     def forward(self, s, theta):  # noqa: D102
-        return np.where(s >= 0, s, s * theta[0])
+        return _namespace(s).where(s >= 0, s, s * theta[0, :])
 
     def derivative(self, s, o, theta):  # noqa: D102
-        return np.where(s >= 0, np.ones_like(s), np.broadcast_to(theta[0], s.shape))
+        xp = _namespace(s)
+        slope = xp.broadcast_to(theta[0, :], s.shape)
+        return xp.where(s >= 0, xp.ones_like(s), slope)
 
     def parameter_gradient(self, s, o, theta, grad_o):  # noqa: D102
-        return np.einsum("ij,ij->j", grad_o, np.minimum(s, 0))[np.newaxis, :]
+        xp = _namespace(s)
+        if xp is np:
+            return np.einsum("ij,ij->j", grad_o, np.minimum(s, 0))[np.newaxis, :]
+        return xp.sum(grad_o * _min0(s, xp), axis=0, keepdims=True)
 
     def _output_bound(self, s_max, theta=None):
         return max(1.0, float(np.abs(theta).max(initial=0.0))) * s_max

@@ -26,21 +26,38 @@ import functools
 import numpy as np
 from scipy.special import expit, xlogy
 
+from . import _xp
+
 __all__ = ["BinaryLogLoss", "Loss", "PoissonLoss", "SoftmaxLogLoss", "SquaredError"]
+
+
+def _namespace(a):
+    # numpy first: its hot path pays an isinstance check, not a namespace lookup.
+    return np if isinstance(a, np.ndarray) else _xp.namespace(a)
 
 
 def _weighted_mean(values, sample_weight):
     """Weighted mean over rows (axis 0), one value per output column."""
+    xp = _namespace(values)
+    if xp is np:
+        if sample_weight is None:
+            return np.add.reduce(values, axis=0) / values.shape[0]
+        return sample_weight @ values / sample_weight.sum()
     if sample_weight is None:
-        return np.add.reduce(values, axis=0) / values.shape[0]
-    return sample_weight @ values / sample_weight.sum()
+        return xp.sum(values, axis=0) / values.shape[0]
+    return sample_weight @ values / xp.sum(sample_weight)
 
 
 def _weighted_total(values, sample_weight):
     """Sum over outputs of the weighted mean over rows, as a float."""
+    xp = _namespace(values)
+    if xp is np:
+        if sample_weight is None:
+            return float(np.add.reduce(values, axis=None)) / values.shape[0]
+        return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
     if sample_weight is None:
-        return float(np.add.reduce(values, axis=None)) / values.shape[0]
-    return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
+        return float(xp.sum(values)) / values.shape[0]
+    return float(xp.sum(sample_weight @ values)) / float(xp.sum(sample_weight))
 
 
 @functools.lru_cache
@@ -57,11 +74,42 @@ def _exp_cap(dtype):
     return cap
 
 
+def _xp_exp_cap(dtype, xp):
+    """:func:`_exp_cap` for a dtype of namespace ``xp``, as a Python float.
+
+    Taken from the numpy dtype of the same format; a format numpy lacks
+    (bfloat16) is searched in ``xp`` itself.
+    """
+    fmax = float(xp.finfo(dtype).max)
+    for np_dtype in (np.float64, np.float32, np.float16):
+        if float(np.finfo(np_dtype).max) == fmax:
+            return float(_exp_cap(np.dtype(np_dtype)))
+    cap = xp.log(xp.asarray(fmax, dtype=dtype))
+    zero = xp.zeros_like(cap)
+    while not bool(xp.isfinite(xp.exp(cap))):
+        cap = xp.nextafter(cap, zero)
+    return float(cap)
+
+
 def _clipped(p):
     """``p`` clipped to ``[eps, 1 - eps]`` (a new array), as scikit-learn clips."""
+    xp = _namespace(p)
+    if xp is not np:
+        eps = float(xp.finfo(p.dtype).eps)
+        return xp.clip(p, eps, 1 - eps)
     eps = np.finfo(p.dtype).eps
     out = np.maximum(p, eps)
     return np.minimum(out, 1 - eps, out=out)
+
+
+def _xlogy(x, y, xp):
+    """``x·log(y)``, 0 where ``x == 0`` (unless ``y`` is NaN), as scipy's xlogy."""
+    if xp is np:
+        return xlogy(x, y)
+    zero = x == 0
+    # The log of a safe value where x == 0: no -inf·0 NaN, no log(0) warning.
+    terms = x * xp.log(xp.where(zero, xp.ones_like(y), y))
+    return xp.where(zero & ~xp.isnan(y), xp.zeros_like(terms), terms)
 
 
 class Loss:
@@ -75,17 +123,18 @@ class Loss:
     out_activation = None
 
     def link(self, s):
-        """Apply the output activation to the last layer's signal, in place.
+        """Apply the output activation to the last layer's signal.
 
         Parameters
         ----------
-        s : ndarray of shape (n_samples, n_outputs)
-            Signal of the output layer; overwritten.
+        s : array of shape (n_samples, n_outputs)
+            Signal of the output layer; a numpy array is overwritten, arrays of
+            other namespaces are left as they are.
 
         Returns
         -------
-        p : ndarray
-            ``s`` itself, now holding the outputs.
+        p : array
+            The outputs: ``s`` itself for numpy, a new array otherwise.
         """
         raise NotImplementedError
 
@@ -94,12 +143,12 @@ class Loss:
 
         Parameters
         ----------
-        y : ndarray of shape (n_samples, n_outputs)
+        y : array of shape (n_samples, n_outputs)
             Targets (encoded as floats).
-        p : ndarray of shape (n_samples, n_outputs)
+        p : array of shape (n_samples, n_outputs)
             Network outputs.
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Weights of the samples.
+        sample_weight : array of shape (n_samples,), default=None
+            Weights of the samples, in the namespace of ``p``.
 
         Returns
         -------
@@ -112,15 +161,17 @@ class Loss:
 
         Parameters
         ----------
-        y, p : ndarray of shape (n_samples, n_outputs)
-            Targets and outputs.
+        y, p : array of shape (n_samples, n_outputs)
+            Targets and outputs, of one namespace.
         out : ndarray of shape (n_samples, n_outputs), default=None
-            Where to write the result; a new array if None.
+            Where to write the result (numpy only); a new array if None.
 
         Returns
         -------
-        delta : ndarray of shape (n_samples, n_outputs)
+        delta : array of shape (n_samples, n_outputs)
         """
+        if _namespace(p) is not np:
+            return p - y
         return np.subtract(p, y, out=out)
 
 
@@ -138,7 +189,10 @@ class SquaredError(Loss):
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
         diff = y - p
-        diff *= diff
+        if _namespace(diff) is np:
+            diff *= diff
+        else:
+            diff = diff * diff
         return 0.5 * _weighted_total(diff, sample_weight)
 
 
@@ -149,12 +203,17 @@ class PoissonLoss(Loss):
 
     def link(self, s):  # noqa: D102
         # exp overflows past log(max): cap the signal there (the output stays finite).
+        xp = _namespace(s)
+        if xp is not np:
+            return xp.exp(xp.clip(s, max=_xp_exp_cap(s.dtype, xp)))
         np.minimum(s, _exp_cap(s.dtype), out=s)
         return np.exp(s, out=s)
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
-        dev = xlogy(y, y / p) - y + p
-        return float(_weighted_mean(dev, sample_weight).sum())
+        xp = _namespace(p)
+        dev = _xlogy(y, y / p, xp) - y + p
+        total = _weighted_mean(dev, sample_weight)
+        return float(total.sum() if xp is np else xp.sum(total))
 
 
 class BinaryLogLoss(Loss):
@@ -163,12 +222,16 @@ class BinaryLogLoss(Loss):
     out_activation = "logistic"
 
     def link(self, s):  # noqa: D102
+        xp = _namespace(s)
+        if xp is not np:
+            return _xp.expit(s, xp)
         return expit(s, out=s)
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
         # y·log p + (1 - y)·log(1 - p) for y in {0, 1}: the log of the
         # probability given to the observed label.
-        ll = np.log(_clipped(np.where(y > 0.5, p, 1 - p)))
+        xp = _namespace(p)
+        ll = xp.log(_clipped(xp.where(y > 0.5, p, 1 - p)))
         return -_weighted_total(ll, sample_weight)
 
 
@@ -178,12 +241,20 @@ class SoftmaxLogLoss(Loss):
     out_activation = "softmax"
 
     def link(self, s):  # noqa: D102
+        xp = _namespace(s)
+        if xp is not np:
+            e = xp.exp(s - xp.max(s, axis=1, keepdims=True))
+            return e / xp.sum(e, axis=1, keepdims=True)
         s -= np.maximum.reduce(s, axis=1, keepdims=True)
         np.exp(s, out=s)
         s /= np.add.reduce(s, axis=1, keepdims=True)
         return s
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
+        xp = _namespace(p)
+        if xp is not np:
+            ll = xp.log(_clipped(p)) * y
+            return -_weighted_total(ll, sample_weight)
         ll = np.log(_clipped(p), out=None)
         ll *= y  # one-hot y: the log-probability of each row's class
         return -_weighted_total(ll, sample_weight)

@@ -19,22 +19,58 @@ slopes); ``coefs``, ``intercepts`` and ``activation_params`` are views into it, 
 :attr:`Network.grad` has the same layout. An optimizer therefore updates everything
 in a few vectorized operations.
 
-This module imports numpy and scipy only.
+Arrays of any array-API namespace (PyTorch, CuPy, array-api-strict) run through
+the same code: the namespace ``xp`` comes from :mod:`skbackprop._xp`, and the few
+numpy-only speedups (reused buffers, ``out=`` writes, in-place built-in
+activations) sit behind the small helpers below, used only when ``xp`` is numpy.
+
+This module imports numpy and scipy only (other namespaces come with their arrays).
 """
+
+import math
 
 import numpy as np
 import scipy.sparse as sp
 
+from . import _xp
 from .activations import BUILTIN_ACTIVATIONS, FAST_ACTIVATIONS, ParametricActivation
 
 __all__ = ["Network", "forward", "signal_bound"]
 
 
 def _dot(a, b):
-    """Return ``a @ b`` as an ndarray, also for a scipy sparse ``a``."""
+    """Return ``a @ b`` as an array, also for a scipy sparse ``a``."""
     if sp.issparse(a):
         return np.asarray(a @ b)
     return a @ b
+
+
+def _matmul(a, b, out=None):
+    """Return ``a @ b``, written into ``out`` when given (numpy buffers)."""
+    if out is not None and type(a) is np.ndarray:  # the hot numpy path first
+        return np.dot(a, b, out=out)
+    if out is None:
+        return _dot(a, b)
+    out[...] = a @ b  # sparse a
+    return out
+
+
+def _matmul_into(a, b, dst, xp):
+    """Write ``a @ b`` into ``dst`` (a view of the flat gradient)."""
+    if type(a) is np.ndarray:
+        np.dot(a, b, out=dst)
+    elif xp is np:
+        _matmul(a, b, out=dst)  # sparse a
+    else:
+        dst[...] = a @ b
+
+
+def _sum_rows_into(D, dst, xp):
+    """Write the column sums of ``D`` into ``dst``."""
+    if xp is np:
+        np.add.reduce(D, axis=0, out=dst)
+    else:
+        dst[...] = xp.sum(D, axis=0)
 
 
 def _apply(activation, s, theta):
@@ -44,10 +80,16 @@ def _apply(activation, s, theta):
     0.5)`` on float32 gives float64); its output is cast to the signal's dtype.
     """
     o = activation.forward(s) if theta is None else activation.forward(s, theta)
-    return o if o.dtype == s.dtype else o.astype(s.dtype)
+    if o.dtype == s.dtype:
+        return o
+    return o.astype(s.dtype) if isinstance(o, np.ndarray) else _xp_astype(o, s)
 
 
-def signal_limit(dtype):
+def _xp_astype(o, s):
+    return _xp.namespace(s).astype(o, s.dtype)
+
+
+def signal_limit(dtype, xp=np):
     """Largest magnitude a signal may take: ``sqrt(finfo(dtype).max)``.
 
     Clipping inputs and signals there (about 1.3e154 in float64, 1.8e19 in
@@ -55,7 +97,7 @@ def signal_limit(dtype):
     input gives a saturated, finite output instead of inf or NaN. Ordinary data never
     comes near it.
     """
-    return float(np.sqrt(np.finfo(dtype).max))
+    return float(math.sqrt(float(xp.finfo(dtype).max)))
 
 
 def clip_extreme(X, limit):
@@ -73,6 +115,11 @@ def clip_extreme(X, limit):
     X : {ndarray, sparse matrix}
         ``X`` itself when nothing exceeds the limit.
     """
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
+        xp = _xp.namespace(X)
+        if not bool(xp.any(xp.abs(X) > limit)):
+            return X
+        return xp.clip(X, -limit, limit)
     data = X.data if sp.issparse(X) else X
     if data.size == 0 or (data.max() <= limit and data.min() >= -limit):
         return X
@@ -97,6 +144,8 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
         The largest signal bound over the layers; ``inf`` when it cannot be
         established (it overflows, or an activation gives no bound).
     """
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
+        return np.inf  # other namespaces: the caller checks with a forward pass
     data = X.data if sp.issparse(X) else X
     # max(max, -min): two passes over X, no temporary copy of it (as abs() makes).
     m = float(max(data.max(), -data.min())) if data.size else 0.0
@@ -159,18 +208,22 @@ def forward(
     out : ndarray of shape (n_samples, n_outputs)
         Output of the last layer.
     """
-    limit = signal_limit(coefs[0].dtype)
+    xp = _xp.namespace(coefs[0])
+    limit = signal_limit(coefs[0].dtype, xp)
     o = clip_extreme(X, limit)
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
         s = _dot(o, W)
         s += b
-        if strict and not np.isfinite(s).all():
+        if strict and not bool(xp.all(xp.isfinite(s))):
             raise FloatingPointError(f"layer {i + 1}'s signal is not finite")
-        np.clip(s, -limit, limit, out=s)
+        if xp is np:
+            np.clip(s, -limit, limit, out=s)
+        else:
+            s = xp.clip(s, -limit, limit)
         if i == last:
             o = loss.link(s) if link else s
-        elif type(activations[i]) in FAST_ACTIVATIONS:
+        elif xp is np and type(activations[i]) in FAST_ACTIVATIONS:
             # The signal is not needed afterwards: overwrite it with the output,
             # so a layer costs one array, not two.
             o = activations[i]._forward_into(s, s)
@@ -217,7 +270,12 @@ class Network:
     loss : Loss
         Loss fused with the output activation.
     dtype : dtype
-        Floating dtype of parameters and computations.
+        Floating dtype of parameters and computations (a numpy dtype, or the
+        namespace's dtype object such as ``torch.float32``).
+    xp : module, default=None
+        Array namespace of the parameters and the data; None for numpy.
+    device : object, default=None
+        Device of the parameters (e.g. ``"cuda"``), for namespaces with devices.
 
     Attributes
     ----------
@@ -236,11 +294,13 @@ class Network:
         weights.
     """
 
-    def __init__(self, layer_units, activations, loss, dtype):
+    def __init__(self, layer_units, activations, loss, dtype, xp=None, device=None):
         self.layer_units = list(layer_units)
         self.activations = list(activations)
         self.loss = loss
-        self.dtype = np.dtype(dtype)
+        self.xp = np if xp is None else xp
+        self.device = device
+        self.dtype = np.dtype(dtype) if self.xp is np else dtype
         if len(self.activations) != len(self.layer_units) - 2:
             raise ValueError(
                 f"Got {len(self.activations)} activations for "
@@ -256,12 +316,16 @@ class Network:
                 n_act.append(True)
             else:
                 n_act.append(False)
-        sizes = [int(np.prod(s)) for s in shapes]
+        sizes = [math.prod(s) for s in shapes]
         self.n_coef = sum(sizes[: len(pairs)])
-        self.params = np.zeros(sum(sizes), dtype=self.dtype)
-        self.grad = np.zeros_like(self.params)
+        if self.xp is np:
+            self.params = np.zeros(sum(sizes), dtype=self.dtype)
+            self.grad = np.zeros_like(self.params)
+        else:
+            self.params = self.xp.zeros(sum(sizes), dtype=self.dtype, device=device)
+            self.grad = self.xp.zeros(sum(sizes), dtype=self.dtype, device=device)
         self._shapes = shapes
-        self._offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
+        self._offsets = [0, *np.cumsum(sizes).tolist()]
         self._parametric = n_act
         self.coefs, self.intercepts, self.activation_params = self._views(self.params)
         self._workspaces = {}
@@ -270,12 +334,18 @@ class Network:
             self.grad_intercepts,
             self.grad_activation_params,
         ) = self._views(self.grad)
-        self._grad_coef_flat = [g.reshape(-1) for g in self.grad_coefs]
-        self._coef_tmp = np.empty(self.n_coef, dtype=self.dtype)
+        self._grad_coef_flat = [
+            self.xp.reshape(g, (-1,)) for g in self.grad_coefs
+        ]
+        self._coef_tmp = (
+            np.empty(self.n_coef, dtype=self.dtype) if self.xp is np else None
+        )
 
     def _views(self, flat):
+        # Slices of the flat vector reshaped: views in numpy, PyTorch, CuPy and
+        # array-api-strict, so writing a layer writes the flat vector.
         views = [
-            flat[a:b].reshape(shape)
+            self.xp.reshape(flat[a:b], shape)
             for a, b, shape in zip(
                 self._offsets[:-1], self._offsets[1:], self._shapes, strict=True
             )
@@ -318,10 +388,14 @@ class Network:
             for i, (src, dst) in enumerate(zip(given, views, strict=True)):
                 if dst is None:
                     continue
-                src = np.asarray(src)
-                if src.shape != dst.shape:
+                if self.xp is np:
+                    src = np.asarray(src)
+                else:
+                    src = self.xp.asarray(src, device=self.device)
+                if tuple(src.shape) != tuple(dst.shape):
                     raise ValueError(
-                        f"{name}[{i}] has shape {src.shape}, expected {dst.shape}."
+                        f"{name}[{i}] has shape {tuple(src.shape)}, expected "
+                        f"{tuple(dst.shape)}."
                     )
                 if src is not dst:
                     dst[...] = src
@@ -340,35 +414,32 @@ class Network:
 
         Parameters
         ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
-            Input rows.
+        X : {array, sparse matrix} of shape (n_samples, n_features)
+            Input rows (sparse: numpy only).
 
         Returns
         -------
-        S, O : list of ndarray
+        S, O : list of arrays
             ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X;
-            for activations computed in place ``O[l]`` is ``S[l]``). They live in
-            reused buffers: copy them to keep them past the next call.
+            for activations computed in place ``O[l]`` is ``S[l]``). With numpy
+            they live in reused buffers: copy them to keep them past the next call.
         """
-        ws = self._workspace(X.shape[0])
-        S, O, fast, O_buf = ws.S, ws.O, ws.fast, ws.O_buf
+        ws = self._workspace(X.shape[0]) if self.xp is np else None
+        S = ws.S if ws is not None else [None] * len(self.layer_units)
+        O = ws.O if ws is not None else [None] * len(self.layer_units)
         acts, act_params = self.activations, self.activation_params
         O[0] = o = X
         last = len(self.coefs) - 1
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
-            s = S[i + 1]
-            if i == 0 and not isinstance(X, np.ndarray):  # sparse input
-                s[...] = X @ W
-            else:
-                np.dot(o, W, out=s)
+            s = _matmul(o, W, None if ws is None else S[i + 1])
             s += b
             if i == last:
                 o = self.loss.link(s)
-            elif fast[i]:
-                o = acts[i]._forward_into(s, O_buf[i + 1])
+            elif ws is not None and ws.fast[i]:
+                o = acts[i]._forward_into(s, ws.O_buf[i + 1])
             else:
                 o = _apply(acts[i], s, act_params[i])
-            O[i + 1] = o
+            S[i + 1], O[i + 1] = s, o
         return S, O
 
     def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0):
@@ -379,11 +450,11 @@ class Network:
 
         Parameters
         ----------
-        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+        X : {array, sparse matrix} of shape (n_samples, n_features)
             Input rows of one batch.
-        Y : ndarray of shape (n_samples, n_outputs)
+        Y : array of shape (n_samples, n_outputs)
             Encoded targets, in the network's dtype.
-        sample_weight : ndarray of shape (n_samples,), default=None
+        sample_weight : array of shape (n_samples,), default=None
             Weights of the rows.
         alpha : float, default=0.0
             L2 penalty.
@@ -394,9 +465,10 @@ class Network:
             The objective on this batch; :attr:`grad` holds its gradient.
         """
         S, O = self.forward(X)
+        xp = self.xp
         n = X.shape[0]
-        ws = self._workspaces[n]
-        sw_sum = n if sample_weight is None else float(sample_weight.sum())
+        ws = self._workspaces[n] if xp is np else None
+        sw_sum = n if sample_weight is None else float(xp.sum(sample_weight))
         coef_flat = self.params[: self.n_coef]
         P = O[-1]
         loss = self.loss.value(Y, P, sample_weight)
@@ -404,9 +476,9 @@ class Network:
             loss += 0.5 * alpha * float(coef_flat @ coef_flat) / sw_sum
 
         # Base case δ^(L): weighted, averaged over the batch.
-        D = self.loss.output_delta(Y, P, out=ws.D)
+        D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
         if sample_weight is not None:
-            D *= sample_weight[:, np.newaxis]
+            D *= xp.reshape(sample_weight, (-1, 1))
         if sw_sum != 1:  # per-example SGD divides by 1: skip the call
             D /= sw_sum
         coefs, grad_coefs, grad_intercepts = (
@@ -416,18 +488,14 @@ class Network:
         )
         for layer in range(len(coefs) - 1, -1, -1):
             # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
-            if layer == 0 and not isinstance(X, np.ndarray):  # sparse input
-                grad_coefs[0][...] = X.T @ D
-            else:
-                np.dot(O[layer].T, D, out=grad_coefs[layer])
-            np.add.reduce(D, axis=0, out=grad_intercepts[layer])
+            _matmul_into(O[layer].T, D, grad_coefs[layer], xp)
+            _sum_rows_into(D, grad_intercepts[layer], xp)
             if layer == 0:
                 break
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
-            grad_o = ws.G[layer]
-            np.dot(D, coefs[layer].T, out=grad_o)
+            grad_o = _matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
             act = self.activations[layer - 1]
-            if ws.fast[layer - 1]:
+            if ws is not None and ws.fast[layer - 1]:
                 act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])
             else:
                 theta = self.activation_params[layer - 1]
@@ -441,8 +509,11 @@ class Network:
                     grad_o *= act.derivative(s, o, theta)
             D = grad_o
         if alpha:
-            np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
-            self.grad[: self.n_coef] += self._coef_tmp
+            if xp is np:
+                np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
+                self.grad[: self.n_coef] += self._coef_tmp
+            else:
+                self.grad[: self.n_coef] += coef_flat * (alpha / sw_sum)
         return loss
 
     def coef_grad_sq_norms(self, out):
@@ -451,7 +522,7 @@ class Network:
         Parameters
         ----------
         out : ndarray of shape (n_layers,)
-            Where to write them.
+            Where to write them (a numpy array, also for other namespaces).
 
         Returns
         -------
@@ -459,7 +530,7 @@ class Network:
         """
         # One read-only dot per layer: no temporary, unlike g*g then a sum.
         for i, g in enumerate(self._grad_coef_flat):
-            out[i] = np.dot(g, g)
+            out[i] = np.dot(g, g) if self.xp is np else float(g @ g)
         return out
 
     def coef_grad_norms(self):
@@ -469,4 +540,5 @@ class Network:
         -------
         norms : ndarray of shape (n_layers,)
         """
-        return np.sqrt(self.coef_grad_sq_norms(np.empty(len(self.coefs), self.dtype)))
+        out = np.empty(len(self.coefs), np.float64 if self.xp is not np else self.dtype)
+        return np.sqrt(self.coef_grad_sq_norms(out))

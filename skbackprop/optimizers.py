@@ -5,6 +5,11 @@ activation parameters) in a few vectorized operations per step, with the same
 arithmetic as scikit-learn's MLP so that equal gradients give equal weights.
 :func:`minimize_lbfgs` drives scipy's L-BFGS-B.
 
+They update a flat parameter vector of any array API namespace (numpy, PyTorch,
+CuPy, array-api-strict) in place. numpy keeps its preallocated ``out=`` buffers;
+other namespaces use the standard's in-place operators, with the same order of
+operations, so results agree to rounding.
+
 This module imports numpy and scipy only.
 """
 
@@ -13,7 +18,45 @@ import math
 import numpy as np
 import scipy.optimize
 
+from ._xp import is_numpy, namespace
+
 __all__ = ["SGD", "Adam", "Optimizer", "minimize_lbfgs"]
+
+
+def _zeros(n_params, dtype, xp, device):
+    """Return the zero state: numpy unless ``xp`` is another namespace."""
+    if xp is None or is_numpy(xp):
+        return np.zeros(n_params, dtype=dtype)
+    return xp.zeros(n_params, dtype=dtype, device=device)
+
+
+def _buffer(n_params, dtype, xp):
+    """Return an ``out=`` buffer for numpy, None for other namespaces."""
+    if xp is None or is_numpy(xp):
+        return np.empty(n_params, dtype=dtype)
+    return None
+
+
+def _multiply(a, b, out):
+    """Return ``a * b``, in the numpy buffer ``out`` or (None) a new array."""
+    if out is None:
+        return a * b
+    return np.multiply(a, b, out=out)
+
+
+def _sqrt(a, out):
+    """Return ``√a``, in the numpy buffer ``out`` or (None) a new array."""
+    if out is None:
+        return namespace(a).sqrt(a)
+    return np.sqrt(a, out=out)
+
+
+def _all_finite(*arrays):
+    """Return whether every element of ``arrays`` (one namespace) is finite."""
+    if isinstance(arrays[0], np.ndarray):
+        return bool(all(np.isfinite(a).all() for a in arrays))
+    xp = namespace(*arrays)
+    return all(bool(xp.all(xp.isfinite(a))) for a in arrays)
 
 
 class Optimizer:
@@ -118,6 +161,10 @@ class SGD(Optimizer):
         Use Nesterov's momentum.
     power_t : float, default=0.5
         Exponent of ``invscaling``.
+    xp : module, default=None
+        Array namespace of the parameters; None means numpy.
+    device : device, default=None
+        Device of the state arrays (namespaces other than numpy).
     """
 
     def __init__(
@@ -129,6 +176,9 @@ class SGD(Optimizer):
         momentum=0.9,
         nesterov=True,
         power_t=0.5,
+        *,
+        xp=None,
+        device=None,
     ):
         super().__init__(learning_rate_init)
         self.n_params = n_params
@@ -136,26 +186,27 @@ class SGD(Optimizer):
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
-        self.velocity = np.zeros(n_params, dtype=dtype)
-        self._tmp = np.empty(n_params, dtype=dtype)
-        self._step = np.empty(n_params, dtype=dtype)
+        self.velocity = _zeros(n_params, dtype, xp, device)
+        # Preallocated out= buffers for numpy; None for other namespaces.
+        self._tmp = _buffer(n_params, dtype, xp)
+        self._step = _buffer(n_params, dtype, xp)
 
     def update(self, params, grad):  # noqa: D102
-        v, tmp, step = self.velocity, self._tmp, self._step
+        v = self.velocity
         mu, lr = float(self.momentum), float(self.learning_rate)
         # v ← μ v - η g ;  the step is v, or μ v - η g once more for Nesterov.
-        np.multiply(grad, lr, out=tmp)
+        tmp = _multiply(grad, lr, self._tmp)
         v *= mu
         v -= tmp
         if self.nesterov:
-            np.multiply(v, mu, out=step)
+            step = _multiply(v, mu, self._step)
             step -= tmp
             params += step
         else:
             params += v
 
     def is_finite(self):  # noqa: D102
-        return bool(np.isfinite(self.velocity).all())
+        return _all_finite(self.velocity)
 
     def iteration_ends(self, time_step):  # noqa: D102
         if self.lr_schedule == "invscaling":
@@ -193,6 +244,10 @@ class Adam(Optimizer):
         Decay rates of the first and second moment estimates.
     epsilon : float, default=1e-8
         Added to the denominator for stability.
+    xp : module, default=None
+        Array namespace of the parameters; None means numpy.
+    device : device, default=None
+        Device of the state arrays (namespaces other than numpy).
     """
 
     def __init__(
@@ -203,6 +258,9 @@ class Adam(Optimizer):
         beta_1=0.9,
         beta_2=0.999,
         epsilon=1e-8,
+        *,
+        xp=None,
+        device=None,
     ):
         super().__init__(learning_rate_init)
         self.n_params = n_params
@@ -210,35 +268,36 @@ class Adam(Optimizer):
         self.beta_2 = beta_2
         self.epsilon = epsilon
         self.t = 0
-        self.m = np.zeros(n_params, dtype=dtype)
-        self.v = np.zeros(n_params, dtype=dtype)
-        self._tmp = np.empty(n_params, dtype=dtype)
-        self._step = np.empty(n_params, dtype=dtype)
+        self.m = _zeros(n_params, dtype, xp, device)
+        self.v = _zeros(n_params, dtype, xp, device)
+        # Preallocated out= buffers for numpy; None for other namespaces.
+        self._tmp = _buffer(n_params, dtype, xp)
+        self._step = _buffer(n_params, dtype, xp)
 
     def update(self, params, grad):  # noqa: D102
         self.t += 1
         b1, b2 = float(self.beta_1), float(self.beta_2)
-        m, v, tmp, step = self.m, self.v, self._tmp, self._step
+        m, v = self.m, self.v
         # m ← β1 m + (1 - β1) g ;  v ← β2 v + (1 - β2) g²
         m *= b1
-        np.multiply(grad, 1 - b1, out=tmp)
+        tmp = _multiply(grad, 1 - b1, self._tmp)
         m += tmp
         v *= b2
-        np.multiply(grad, grad, out=tmp)
+        tmp = _multiply(grad, grad, self._tmp)
         tmp *= 1 - b2
         v += tmp
         self.learning_rate = float(
             self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
         )
         # params ← params + (-η_t m) / (√v + ε), in scikit-learn's order of operations.
-        np.multiply(m, -self.learning_rate, out=step)
-        np.sqrt(v, out=tmp)
+        step = _multiply(m, -self.learning_rate, self._step)
+        tmp = _sqrt(v, self._tmp)
         tmp += float(self.epsilon)
         step /= tmp
         params += step
 
     def is_finite(self):  # noqa: D102
-        return bool(np.isfinite(self.m).all() and np.isfinite(self.v).all())
+        return _all_finite(self.m, self.v)
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, max_fun, tol, callback=None):

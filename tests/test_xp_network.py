@@ -1,0 +1,118 @@
+"""The core on another array namespace: array-api-strict against numpy (issue 10).
+
+The same :class:`~skbackprop.network.Network` code computes the lecture's forward
+pass, δ recursion and ``G = δ oᵀ`` on array-api-strict arrays (the strictest
+array-API library, on the CPU) and must give numpy's loss and gradient to rounding,
+for every built-in activation and loss, with sample weights and the L2 term; the
+optimizers then take the same steps.
+"""
+
+import array_api_strict as xps
+import numpy as np
+import pytest
+
+from skbackprop.activations import ACTIVATIONS, ParametricActivation
+from skbackprop.losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
+from skbackprop.network import Network, forward
+from skbackprop.optimizers import SGD, Adam
+
+RNG = np.random.RandomState(0)
+N, D_IN = 11, 4
+X = RNG.standard_normal((N, D_IN))
+SW = RNG.uniform(0.2, 2.0, N)
+TARGETS = {
+    "squared_error": (SquaredError, RNG.standard_normal((N, 1))),
+    "squared_error_3": (SquaredError, RNG.standard_normal((N, 3))),
+    "poisson": (PoissonLoss, RNG.poisson(2.0, (N, 2)).astype(float)),
+    "binary": (BinaryLogLoss, RNG.randint(0, 2, (N, 1)).astype(float)),
+    "softmax": (SoftmaxLogLoss, np.eye(3)[RNG.randint(0, 3, N)]),
+}
+NAMES = sorted(set(ACTIVATIONS) - {"sigmoid"})
+
+
+def _np(a):
+    return np.from_dlpack(a) if not isinstance(a, np.ndarray) else a
+
+
+def _networks(activation, target, dtype=np.float64):
+    loss_cls, Y = TARGETS[target]
+    units = [D_IN, 5, 4, Y.shape[1]]
+    acts = [ACTIVATIONS[activation]() for _ in units[1:-1]]
+    nets = [
+        Network(units, acts, loss_cls(), dtype),
+        Network(units, acts, loss_cls(), getattr(xps, np.dtype(dtype).name), xp=xps),
+    ]
+    rng = np.random.RandomState(1)
+    pairs = zip(units[:-1], units[1:], strict=True)
+    coefs = [rng.uniform(-0.7, 0.7, (a, b)).astype(dtype) for a, b in pairs]
+    intercepts = [rng.uniform(-0.5, 0.5, b).astype(dtype) for b in units[1:]]
+    params = [
+        np.full((act.n_parameters, u), 0.2, dtype)
+        if isinstance(act, ParametricActivation)
+        else None
+        for act, u in zip(acts, units[1:-1], strict=True)
+    ]
+    for net in nets:
+        net.set_parameters(coefs, intercepts, params)
+    return nets, Y.astype(dtype)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("activation", NAMES)
+def test_loss_and_gradient_equal_numpys(activation, target, weighted):
+    (np_net, xp_net), Y = _networks(activation, target)
+    sw = SW if weighted else None
+    loss = np_net.loss_gradient(X, Y, sw, alpha=1e-2)
+    xp_loss = xp_net.loss_gradient(
+        xps.asarray(X), xps.asarray(Y), None if sw is None else xps.asarray(sw), 1e-2
+    )
+    assert isinstance(xp_net.grad, type(xps.asarray(0.0)))
+    assert xp_loss == pytest.approx(loss, rel=1e-12)
+    np.testing.assert_allclose(_np(xp_net.grad), np_net.grad, rtol=1e-11, atol=1e-15)
+    # The per-layer views still point into the flat gradient.
+    np.testing.assert_allclose(
+        _np(xp_net.grad_coefs[0]), np_net.grad_coefs[0], rtol=1e-11, atol=1e-15
+    )
+
+
+@pytest.mark.parametrize("target", list(TARGETS))
+@pytest.mark.parametrize("activation", NAMES)
+def test_prediction_path_equals_numpys(activation, target):
+    (np_net, xp_net), _ = _networks(activation, target)
+    big = np.vstack([X, 1e200 * X[:2]])  # clipped at the signal limit
+    outs = [
+        forward(
+            data,
+            net.coefs,
+            net.intercepts,
+            net.activations,
+            net.activation_params,
+            net.loss,
+        )
+        for net, data in ((np_net, big), (xp_net, xps.asarray(big)))
+    ]
+    np.testing.assert_allclose(_np(outs[1]), outs[0], rtol=1e-12, atol=1e-300)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda n, dt, **kw: SGD(n, dt, 0.05, momentum=0.9, nesterov=True, **kw),
+        lambda n, dt, **kw: Adam(n, dt, 0.01, **kw),
+    ],
+    ids=["sgd-nesterov", "adam"],
+)
+def test_training_steps_equal_numpys(make):
+    (np_net, xp_net), Y = _networks("tanh", "softmax")
+    np_opt = make(np_net.params.size, np_net.dtype)
+    xp_opt = make(xp_net.params.size, xp_net.dtype, xp=xps)
+    Xs, Ys = xps.asarray(X), xps.asarray(Y)
+    for _ in range(10):
+        np_net.loss_gradient(X, Y, None, 1e-3)
+        np_opt.update(np_net.params, np_net.grad)
+        xp_net.loss_gradient(Xs, Ys, None, 1e-3)
+        xp_opt.update(xp_net.params, xp_net.grad)
+    np.testing.assert_allclose(_np(xp_net.params), np_net.params, rtol=1e-10)
+    # The optimizer wrote into the flat vector: the layer views see the steps.
+    np.testing.assert_allclose(_np(xp_net.coefs[1]), np_net.coefs[1], rtol=1e-10)
