@@ -45,12 +45,20 @@ def namespace(*arrays):
     arrays = [a for a in arrays if a is not None and not scipy.sparse.issparse(a)]
     if all(isinstance(a, np.ndarray | np.generic) for a in arrays):
         return np
-    return _compat().array_namespace(*arrays)
+    compat = _compat()
+    if not all(compat.is_array_api_obj(a) for a in arrays):
+        return np  # Python numbers, lists, pandas objects: numpy as before
+    return compat.array_namespace(*arrays)
 
 
 def is_numpy(xp):
-    """Whether ``xp`` is numpy (where in-place ``out=`` fast paths apply)."""
-    return xp is np
+    """Whether ``xp`` is numpy or a wrapper of it (array_api_compat's, scikit-learn's).
+
+    The core then uses numpy itself, with its in-place ``out=`` fast paths.
+    """
+    return xp is None or xp is np or getattr(xp, "__name__", "").endswith(
+        "array_api_compat.numpy"
+    )
 
 
 def device(x):

@@ -349,7 +349,7 @@ class LeakyReLU(Activation):
         xp = _namespace(s)
         if xp is np:
             return np.where(s >= 0, 1, self.alpha).astype(s.dtype, copy=False)
-        return xp.where(s >= 0, xp.ones_like(s), xp.full_like(s, self.alpha))
+        return xp.where(s >= 0, xp.ones_like(s), xp.full_like(s, float(self.alpha)))
 
     def _output_bound(self, s_max, theta=None):
         return max(1.0, abs(self.alpha)) * s_max

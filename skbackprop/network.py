@@ -298,7 +298,7 @@ class Network:
         self.layer_units = list(layer_units)
         self.activations = list(activations)
         self.loss = loss
-        self.xp = np if xp is None else xp
+        self.xp = np if _xp.is_numpy(xp) else xp
         self.device = device
         self.dtype = np.dtype(dtype) if self.xp is np else dtype
         if len(self.activations) != len(self.layer_units) - 2:
@@ -391,7 +391,7 @@ class Network:
                 if self.xp is np:
                     src = np.asarray(src)
                 else:
-                    src = self.xp.asarray(src, device=self.device)
+                    src = self.xp.asarray(src, dtype=self.dtype, device=self.device)
                 if tuple(src.shape) != tuple(dst.shape):
                     raise ValueError(
                         f"{name}[{i}] has shape {tuple(src.shape)}, expected "
@@ -468,7 +468,13 @@ class Network:
         xp = self.xp
         n = X.shape[0]
         ws = self._workspaces[n] if xp is np else None
-        sw_sum = n if sample_weight is None else float(xp.sum(sample_weight))
+        if sample_weight is None:
+            sw_sum = n
+        elif xp is np:
+            sw_sum = float(sample_weight.sum())
+        else:  # other namespaces do not promote mixed dtypes: cast once
+            sample_weight = xp.astype(sample_weight, self.dtype)
+            sw_sum = float(xp.sum(sample_weight))
         coef_flat = self.params[: self.n_coef]
         P = O[-1]
         loss = self.loss.value(Y, P, sample_weight)
@@ -478,7 +484,10 @@ class Network:
         # Base case δ^(L): weighted, averaged over the batch.
         D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
         if sample_weight is not None:
-            D *= xp.reshape(sample_weight, (-1, 1))
+            if xp is np:
+                D *= sample_weight[:, np.newaxis]
+            else:
+                D *= xp.reshape(sample_weight, (-1, 1))
         if sw_sum != 1:  # per-example SGD divides by 1: skip the call
             D /= sw_sum
         coefs, grad_coefs, grad_intercepts = (

@@ -116,3 +116,27 @@ def test_training_steps_equal_numpys(make):
     np.testing.assert_allclose(_np(xp_net.params), np_net.params, rtol=1e-10)
     # The optimizer wrote into the flat vector: the layer views see the steps.
     np.testing.assert_allclose(_np(xp_net.coefs[1]), np_net.coefs[1], rtol=1e-10)
+
+
+def test_weights_and_parameters_of_another_dtype_are_cast_to_the_networks():
+    """float64 or integer weights and parameters into a float32 strict network."""
+    (np_net, xp_net), Y = _networks("relu", "squared_error", dtype=np.float32)
+    xp_net.set_parameters(
+        [W.astype(np.float64) for W in np_net.coefs],
+        [b.astype(np.float64) for b in np_net.intercepts],
+    )
+    sw = np.arange(1, N + 1)  # integers
+    loss = np_net.loss_gradient(X.astype(np.float32), Y, sw.astype(np.float32))
+    xp_loss = xp_net.loss_gradient(
+        xps.asarray(X.astype(np.float32)), xps.asarray(Y), xps.asarray(sw)
+    )
+    assert xp_net.params.dtype == xps.float32
+    assert xp_loss == pytest.approx(loss, rel=1e-5)
+    np.testing.assert_allclose(_np(xp_net.grad), np_net.grad, rtol=1e-4, atol=1e-6)
+
+
+def test_plain_python_values_still_go_through_numpy():
+    from skbackprop.activations import ReLU, Tanh
+
+    assert Tanh().forward(0.5) == pytest.approx(np.tanh(0.5))
+    np.testing.assert_array_equal(ReLU().forward([1.0, -1.0]), [1.0, 0.0])
