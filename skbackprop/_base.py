@@ -264,7 +264,10 @@ class BaseBackprop(
                 reset=False,
             )
         dtype = self.coefs_[0].dtype
-        X = clip_extreme(X, signal_limit(dtype)).astype(dtype, copy=False)
+        if X.dtype != dtype:
+            # Clip before casting down to a float32 model (the cast would overflow
+            # to inf); in the model's dtype, forward() clips by itself.
+            X = clip_extreme(X, signal_limit(dtype)).astype(dtype)
         return self._forward(X, link=link)
 
     def _is_plain_valid_array(self, X):

@@ -51,7 +51,7 @@ class StateMixin:
             )
         return [int(s) for s in sizes]
 
-    def _resolve_activations(self, n_hidden):
+    def _resolve_activations(self, n_hidden, check=True):
         spec = self.activation
         if isinstance(spec, (list, tuple)):
             if len(spec) != n_hidden:
@@ -66,8 +66,9 @@ class StateMixin:
             acts = [get_activation(spec)] * n_hidden
         # Clone so that fitting never shares state with the user's objects.
         acts = [clone(a) for a in acts]
-        for act in acts:
-            _check_activation_contract(act)
+        if check:
+            for act in acts:
+                _check_activation_contract(act)
         return acts
 
     def _init_bound_factor(self, layer):
@@ -165,7 +166,14 @@ class StateMixin:
             )
         old_acts = self.activations_
         old_params = list(self.activation_params_)
-        self.activations_ = self._resolve_activations(len(layer_units) - 2)
+        self.activations_ = self._resolve_activations(len(layer_units) - 2, False)
+        changed_acts = [
+            not _same_activation(new, old)
+            for new, old in zip(self.activations_, old_acts, strict=True)
+        ]
+        for act, changed in zip(self.activations_, changed_acts, strict=True):
+            if changed:  # the others were checked when the fit began
+                _check_activation_contract(act)
         self.activation_params_ = [
             old_theta
             if type(act) is type(old) and old_theta is not None
@@ -181,10 +189,7 @@ class StateMixin:
         old_loss = self._loss
         self._loss = self._make_loss()
         self.out_activation_ = self._loss.out_activation
-        changed = type(self._loss) is not type(old_loss) or any(
-            type(new) is not type(old) or new.get_params() != old.get_params()
-            for new, old in zip(self.activations_, old_acts, strict=True)
-        )
+        changed = type(self._loss) is not type(old_loss) or any(changed_acts)
         if changed and getattr(self, "validation_scores_", None) is not None:
             # The best weights so far were scored with the old activations or
             # loss: they are no reference for the new network.
@@ -194,6 +199,16 @@ class StateMixin:
             self.best_validation_score_ = -np.inf
         if self.solver in _STOCHASTIC_SOLVERS:
             self._sync_stopping_state()
+
+
+def _same_activation(new, old):
+    """Whether two activations are the same class with equal parameters."""
+    if type(new) is not type(old):
+        return False
+    try:
+        return bool(new.get_params(deep=False) == old.get_params(deep=False))
+    except ValueError:  # array-valued parameters: count them as changed
+        return False
 
 
 def _check_activation_contract(act):

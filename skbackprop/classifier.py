@@ -174,7 +174,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
     def _check_same_target_type(self, y):
         """Refuse a ``y`` whose kind (multilabel or not, columns) differs from fit's."""
         fitted_multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
-        multilabel = type_of_target(y) == "multilabel-indicator"
+        kind = type_of_target(y)
+        multilabel = kind == "multilabel-indicator"
         refit = "refit with warm_start=False (a new model) to change the kind of target"
         if multilabel and not fitted_multilabel:
             raise ValueError(
@@ -187,7 +188,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
             raise ValueError(
                 "The object was fitted with multilabel input: y must be a 0/1 "
                 f"indicator matrix with {len(self.classes_)} columns, one per label, "
-                f"but it is {type_of_target(y)} of shape {y.shape}. Pass the "
+                f"but it is {kind} of shape {y.shape}. Pass the "
                 f"indicator matrix, or {refit}."
             )
         if multilabel and y.shape[1] != len(self.classes_):
@@ -264,13 +265,14 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         """
         first_call = not hasattr(self, "classes_")
         if first_call:
-            if classes is None and not type_of_target(y).startswith("multilabel"):
+            multilabel = type_of_target(y).startswith("multilabel")
+            if classes is None and not multilabel:
                 raise ValueError(
                     "classes must be passed on the first call to partial_fit, e.g. "
                     "classes=np.unique(y_all)."
                 )
             binarizer = LabelBinarizer()
-            if type_of_target(y).startswith("multilabel"):
+            if multilabel:
                 binarizer.fit(y)
             else:
                 binarizer.fit(classes)
