@@ -38,9 +38,8 @@ def _canonical_order(X, Y):
 def _validation_size(n_units, fraction, stratify, weighted=False):
     """Count the validation units: the fraction, at least 2 and one per class.
 
-    Returns ``(n_val, n_classes)``; ``n_classes`` is 1 when not stratified.
-    Raises ValueError when the rest cannot be a training set (at least one unit,
-    and one per class when stratified).
+    Returns ``n_val``. Raises ValueError when the rest cannot be a training set
+    (at least one unit, and one per class when stratified).
     """
     if stratify is None:
         n_classes = 1
@@ -67,7 +66,7 @@ def _validation_size(n_units, fraction, stratify, weighted=False):
             f"{max(n_units - n_val, 0)} for training. Use more data, change "
             "validation_fraction, or set early_stopping=False."
         )
-    return n_val, n_classes
+    return n_val
 
 
 def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_state):
@@ -102,7 +101,7 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
     if copies is not None:
         units = np.repeat(order, copies[order])
         strat = None if stratify is None else stratify[units]
-        n_val, _ = _validation_size(len(units), fraction, strat, sw is not None)
+        n_val = _validation_size(len(units), fraction, strat, sw is not None)
         tr_units, val_units = train_test_split(
             units, random_state=random_state, test_size=n_val, stratify=strat
         )
@@ -116,7 +115,7 @@ def _train_validation_split(X, Y, sample_weight, stratify, fraction, random_stat
             parts.append((rows, None if w is None else w.astype(sw.dtype)))
         return parts[0], parts[1]
     strat = None if stratify is None else stratify[order]
-    n_val, _ = _validation_size(n, fraction, strat)
+    n_val = _validation_size(n, fraction, strat)
     tr, val = train_test_split(
         order, random_state=random_state, test_size=n_val, stratify=strat
     )
