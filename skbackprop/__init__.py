@@ -20,6 +20,7 @@ from .activations import (
     Softplus,
     Tanh,
 )
+from ._convert import move_to
 from .classifier import BackpropClassifier
 from .gradcheck import check_gradient
 from .regressor import BackpropRegressor
@@ -43,4 +44,5 @@ __all__ = [
     "__version__",
     "activations",
     "check_gradient",
+    "move_to",
 ]

@@ -11,6 +11,7 @@ from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
@@ -20,6 +21,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
+from . import _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
 from ._state import _STOCHASTIC_SOLVERS, StateMixin
@@ -79,8 +81,8 @@ class BaseBackprop(
 
     # ------------------------------------------------------------------ hooks
     @abstractmethod
-    def _validate_input(self, X, y, incremental, reset):
-        """Return ``X`` and the encoded targets ``Y`` (2-D), validated."""
+    def _validate_input(self, X, y, incremental, reset, xp):
+        """Return ``X`` (in namespace ``xp``) and the encoded targets (host), validated."""
 
     @abstractmethod
     def _make_loss(self):
@@ -107,13 +109,16 @@ class BaseBackprop(
         """
         return None
 
-    def _network(self, layer_units, dtype):
+    def _network(self, layer_units, dtype, xp=np, device=None):
         """Build the core for this fit and make the fitted weights views into it.
 
-        The current ``coefs_``/``intercepts_``/``activation_params_`` are copied in,
-        so whatever the user assigned or edited since the last call is what trains.
+        The current ``coefs_``/``intercepts_``/``activation_params_`` are copied in
+        (moved to ``xp`` on ``device`` when drawn on the host), so whatever the
+        user assigned or edited since the last call is what trains.
         """
-        net = Network(layer_units, self.activations_, self._loss, dtype)
+        net = Network(
+            layer_units, self.activations_, self._loss, dtype, xp=xp, device=device
+        )
         net.set_parameters(self.coefs_, self.intercepts_, self.activation_params_)
         self.coefs_ = net.coefs
         self.intercepts_ = net.intercepts
@@ -127,13 +132,15 @@ class BaseBackprop(
         -------
         net : Network
             The core, holding a copy of the current (or fresh) weights.
-        X, Y : ndarray or sparse matrix
-            Validated inputs and encoded 2-D targets in the network's dtype.
+        X : array or sparse matrix
+            Validated inputs in the network's namespace, device and dtype.
+        Y : ndarray
+            Encoded 2-D targets on the host (numpy), in the network's dtype.
         sample_weight : ndarray or None
-            The validated ``sample_weight``.
+            The validated ``sample_weight``, on the host.
         class_factor : ndarray or None
             Per-row class weights (classifier with ``class_weight``), to be
-            multiplied into ``sample_weight``.
+            multiplied into ``sample_weight``; on the host.
         first_pass : bool
             Whether the weights were freshly initialised.
         """
@@ -141,12 +148,19 @@ class BaseBackprop(
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
-        X, Y = self._validate_input(X, y, incremental, reset=first_pass)
+        xp = _xp.dispatch_namespace(X)
+        if not first_pass:
+            self._check_namespace(X, xp, "partial_fit" if incremental else "fit")
+        # X stays in its namespace and on its device; y and sample_weight are
+        # validated and encoded on the host, then moved to X's device to train.
+        X, Y = self._validate_input(X, _xp.host(y), incremental, first_pass, xp)
         dtype = X.dtype if first_pass else self.coefs_[0].dtype
+        host_dtype = _xp.numpy_dtype(dtype)
         # Inputs beyond the signal limit are clipped once, before any cast to a
         # float32 model's dtype (which would overflow them to inf): a copy only then.
-        X = clip_extreme(X, signal_limit(dtype)).astype(dtype, copy=False)
-        Y = np.asarray(Y, dtype=dtype)
+        X = clip_extreme(X, signal_limit(dtype, xp))
+        X = X.astype(dtype, copy=False) if xp is np else xp.astype(X, dtype, copy=False)
+        Y = np.asarray(Y, dtype=host_dtype)
         if Y.ndim == 1:
             Y = Y.reshape(-1, 1)
         if not first_pass and Y.shape[1] != self.n_outputs_:
@@ -156,7 +170,11 @@ class BaseBackprop(
                 "with warm_start=False to start a new model."
             )
         if sample_weight is not None:
-            sample_weight = _check_sample_weight(sample_weight, X, dtype=dtype)
+            # Validated against a host stand-in of X (only its length is used).
+            like = X if xp is np else np.empty((X.shape[0], 0))
+            sample_weight = _check_sample_weight(
+                _xp.host(sample_weight), like, dtype=host_dtype
+            )
             if (sample_weight < 0).any():
                 raise ValueError(
                     "sample_weight has negative values (the smallest is "
@@ -166,14 +184,16 @@ class BaseBackprop(
                 )
         class_factor = self._class_weight_factors(Y, sample_weight, incremental)
         if class_factor is not None:
-            class_factor = np.asarray(class_factor, dtype=dtype)
+            class_factor = np.asarray(class_factor, dtype=host_dtype)
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
-            self._initialize(Y, layer_units, dtype)
+            self._initialize(Y, layer_units, host_dtype)
         else:
-            self._continue(layer_units, dtype)
-        net = self._network(layer_units, dtype)
+            self._continue(layer_units, host_dtype)
+        net = self._network(
+            layer_units, dtype, xp, None if xp is np else _xp.device(X)
+        )
         return net, X, Y, sample_weight, class_factor, first_pass
 
     # ---------------------------------------------------------------- fitting
@@ -202,7 +222,9 @@ class BaseBackprop(
         net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
             X, y, sample_weight, incremental
         )
-        if not np.isfinite(net.params).all():
+        # Recorded on the host while training (moved to X's device at the end).
+        self.gradient_norms_ = _xp.to_numpy(self.gradient_norms_)
+        if not _xp.all_finite(net.params):
             raise ValueError(
                 "The starting weights contain NaN or inf (were coefs_, intercepts_ "
                 "or activation_params_ assigned non-finite values?). Assign finite "
@@ -217,11 +239,19 @@ class BaseBackprop(
                     net, X, Y, sample_weight, class_factor, incremental, first_pass
                 )
             else:
+                weights = _combine(sample_weight, class_factor)
                 self._fit_lbfgs(
-                    net, X, Y, _combine(sample_weight, class_factor), first_pass
+                    net, X, net.asarray(Y), net.asarray(weights), first_pass
                 )
-        if not np.isfinite(net.params).all():
+        if not _xp.all_finite(net.params):
             raise _non_finite_error(self)
+        if net.xp is not np:
+            # Every fitted array attribute lives in X's namespace and on its
+            # device, scikit-learn's array API convention (classes_ excepted:
+            # labels may be strings).
+            for key, value in list(vars(self).items()):
+                if isinstance(value, np.ndarray) and key != "classes_":
+                    setattr(self, key, _xp.to_device(value, net.xp, net.device))
         return self
 
     def _check_partial_fit_allowed(self):
@@ -252,23 +282,61 @@ class BaseBackprop(
             strict=strict,
         )
 
-    def _validated_output(self, X, link=True):
+    def _validated_output(self, X, link=True, method="predict"):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
+        xp = _xp.dispatch_namespace(X)
+        self._check_namespace(X, xp, method)
         if not self._is_plain_valid_array(X):
             X = _validate_with_hints(
                 self,
                 X,
                 accept_sparse=["csr", "csc"],
-                dtype=(np.float64, np.float32),
+                dtype=_xp.float_dtypes(xp),
                 reset=False,
             )
         dtype = self.coefs_[0].dtype
         if X.dtype != dtype:
             # Clip before casting down to a float32 model (the cast would overflow
             # to inf); in the model's dtype, forward() clips by itself.
-            X = clip_extreme(X, signal_limit(dtype)).astype(dtype)
+            X = clip_extreme(X, signal_limit(dtype, xp))
+            X = X.astype(dtype) if xp is np else xp.astype(X, dtype)
         return self._forward(X, link=link)
+
+    def _check_namespace(self, X, xp, method):
+        """Refuse ``X`` of another namespace or device than the fitted weights.
+
+        Under ``array_api_dispatch`` the input's namespace decides where the model
+        computes, so it must be the one the weights live in; without dispatch
+        every input is converted to numpy, so the weights must be numpy.
+        """
+        fitted = _xp.namespace(self.coefs_[0])
+        if _xp.is_numpy(fitted) and _xp.is_numpy(xp):
+            return
+        same = _xp.namespace_name(fitted) == _xp.namespace_name(xp) and str(
+            _xp.device(X)
+        ) == str(_xp.device(self.coefs_[0]))
+        if same:
+            return
+        where = (
+            f"{_xp.namespace_name(fitted)} arrays on device "
+            f"{_xp.device(self.coefs_[0])!r}"
+        )
+        given = (
+            "a scipy sparse matrix (sparse input is numpy-only)"
+            if sp.issparse(X)
+            else f"{_xp.namespace_name(xp)} arrays on device {_xp.device(X)!r}"
+            if xp is not np
+            else "numpy arrays (array_api_dispatch is off, or X is not an array of "
+            "another namespace)"
+        )
+        raise ValueError(
+            f"Inputs passed to {type(self).__name__}.{method}() must use the same "
+            f"namespace and the same device as those passed to fit(): the model's "
+            f"weights are {where}, but X is {given}. Pass X in the model's "
+            "namespace and device with sklearn.set_config(array_api_dispatch=True), "
+            "or move the model with skbackprop.move_to(model, xp, device)."
+        )
 
     def _is_plain_valid_array(self, X):
         """Whether ``X`` already is what validate_data would return, unchanged.
@@ -291,4 +359,5 @@ class BaseBackprop(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.array_api_support = True
         return tags

@@ -4,6 +4,8 @@ import numbers
 
 import numpy as np
 
+from . import _xp
+
 
 class ClassWeightMixin:
     """``class_weight``: "balanced", a dict, or (multilabel) a list of dicts."""
@@ -48,7 +50,7 @@ class ClassWeightMixin:
             [np.bincount(col, weights=sw, minlength=n_classes) for col in index.T]
         )
         if incremental and getattr(self, "_class_counts", None) is not None:
-            counts = counts + self._class_counts
+            counts = counts + _xp.host(self._class_counts)
         self._class_counts = counts
         seen = (counts > 0).sum(axis=1, keepdims=True)
         with np.errstate(divide="ignore", invalid="ignore"):

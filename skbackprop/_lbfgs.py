@@ -5,6 +5,7 @@ import time
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from . import _xp
 from ._utils import (
     _callbacks,
     _non_finite_error,
@@ -19,19 +20,23 @@ class LbfgsMixin:
     """``solver="lbfgs"``: one scipy minimisation per fit, with callbacks."""
 
     def _fit_lbfgs(self, net, X, Y, sample_weight, first_pass):
+        # scipy's L-BFGS-B runs on the host in float64; for another namespace
+        # each evaluation moves the parameters to the device and the gradient
+        # back (one transfer of n_params floats each way), and the loss and
+        # gradient are computed where the data lives.
         alpha = float(self.alpha)
         rows, last_loss = [], [np.nan]
-        last_good = net.params.copy()
-        start_params = net.params.copy()
+        last_good = _xp.to_numpy(net.params).astype(np.float64)
+        start_params = _xp.copy(net.params, net.xp)
         finite_iterates = [0]
         callbacks = _callbacks(self.callbacks)
         _notify(callbacks, "on_fit_begin", self, {"n_samples": X.shape[0]})
         start = time.perf_counter()
 
         def fun(x):
-            net.params[...] = x
-            last_loss[0] = net.loss_gradient(X, Y, sample_weight, alpha)
-            return last_loss[0], net.grad.astype(np.float64)
+            net.params[...] = net.asarray(x)
+            last_loss[0] = float(net.loss_gradient(X, Y, sample_weight, alpha))
+            return last_loss[0], _xp.to_numpy(net.grad).astype(np.float64)
 
         # L-BFGS-B's line search ends by evaluating the accepted point, so at each
         # callback the network's last loss and gradient are the iterate's.
@@ -56,18 +61,18 @@ class LbfgsMixin:
         try:
             res = minimize_lbfgs(
                 fun,
-                net.params.astype(np.float64),
+                last_good.copy(),
                 max_iter=self.max_iter,
                 max_fun=self.max_fun,
                 tol=self.tol,
                 callback=callback,
             )
         except _StopTraining:  # a callback asked to stop; xk was finite or kept
-            net.params[...] = last_good
+            net.params[...] = net.asarray(last_good)
             self.n_iter_ = len(rows)
             self.loss_ = float(last_loss[0])
         except KeyboardInterrupt:
-            net.params[...] = last_good
+            net.params[...] = net.asarray(last_good)
             self.n_iter_ = len(rows)
             self.loss_ = float(last_loss[0])
             _warn(
@@ -85,13 +90,13 @@ class LbfgsMixin:
                     ConvergenceWarning,
                 )
             if np.isfinite(res.x).all() and np.isfinite(res.fun):
-                net.params[...] = res.x
+                net.params[...] = net.asarray(res.x)
                 self.loss_ = float(res.fun)
             else:
                 if first_pass and not finite_iterates[0]:
                     # Not one finite iterate: no trained weights to keep.
                     raise _non_finite_error(self)
-                net.params[...] = last_good
+                net.params[...] = net.asarray(last_good)
                 self.loss_ = float(net.loss_gradient(X, Y, sample_weight, alpha))
                 _warn(
                     "lbfgs diverged: the loss or the weights became non-finite; the "

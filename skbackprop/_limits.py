@@ -25,7 +25,7 @@ def signal_limit(dtype, xp=np):
     input gives a saturated, finite output instead of inf or NaN. Ordinary data never
     comes near it.
     """
-    return float(math.sqrt(float(xp.finfo(dtype).max)))
+    return float(math.sqrt(float(np.finfo(_xp.numpy_dtype(dtype)).max)))
 
 
 def clip_extreme(X, limit):
@@ -72,16 +72,21 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
         The largest signal bound over the layers; ``inf`` when it cannot be
         established (it overflows, or an activation gives no bound).
     """
-    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
-        return np.inf  # other namespaces: the caller checks with a forward pass
-    data = X.data if sp.issparse(X) else X
-    # max(max, -min): two passes over X, no temporary copy of it (as abs() makes).
-    m = float(max(data.max(), -data.min())) if data.size else 0.0
+    if sp.issparse(X) or isinstance(X, np.ndarray):
+        xp, data = np, X.data if sp.issparse(X) else X
+        # max(max, -min): two passes over X, no temporary copy (as abs() makes).
+        m = float(max(data.max(), -data.min())) if data.size else 0.0
+    else:  # another namespace: the reductions run on X's device
+        xp = _xp.namespace(X)
+        m = max(float(xp.max(X)), -float(xp.min(X))) if X.shape[0] * X.shape[1] else 0.0
     worst = 0.0
     last = len(coefs) - 1
     with np.errstate(over="ignore", invalid="ignore"):
         for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-            s_max = float(np.max(m * np.abs(W).sum(axis=0) + np.abs(b), initial=0.0))
+            if xp is np:
+                s_max = float(np.max(m * np.abs(W).sum(axis=0) + np.abs(b), initial=0))
+            else:
+                s_max = float(xp.max(m * xp.sum(xp.abs(W), axis=0) + xp.abs(b)))
             if not np.isfinite(s_max):
                 return np.inf
             worst = max(worst, s_max)
@@ -91,7 +96,9 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
                 act = activations[i]
                 if type(act) not in BUILTIN_ACTIVATIONS:
                     return np.inf
-                m = act._output_bound(s_max, activation_params[i])
+                theta = activation_params[i]
+                m = act._output_bound(s_max, None if theta is None else _xp.host(theta))
                 if m is None or not np.isfinite(m):
                     return np.inf
+                m = float(m)  # a numpy scalar would not multiply other arrays
     return worst

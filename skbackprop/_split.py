@@ -6,6 +6,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.model_selection import train_test_split
 
+from . import _xp
+
 # Above this many weight units, integer weights are not expanded for the split.
 _MAX_SPLIT_UNITS = 10_000_000
 # Rows of a float32 X converted to float64 at a time for the ordering key.
@@ -22,7 +24,18 @@ def _canonical_order(X, Y):
     """
     rng = np.random.RandomState(0)
     v = rng.uniform(1, 2, X.shape[1])
-    if sp.issparse(X) or X.dtype == np.float64:
+    if not (sp.issparse(X) or isinstance(X, np.ndarray)):
+        # Another namespace: project on X's device in float64, a block of rows at
+        # a time, and bring the n keys to the host.
+        xp = _xp.namespace(X)
+        v_x = xp.asarray(v, dtype=xp.float64, device=_xp.device(X))
+        key = np.empty(X.shape[0])
+        n, step = X.shape[0], 16 * _BLOCK_ROWS
+        for start in range(0, n, step):
+            stop = min(start + step, n)  # strict arrays refuse slices past the end
+            block = xp.astype(X[start:stop, ...], xp.float64, copy=False)
+            key[start:stop] = _xp.to_numpy(block @ v_x)
+    elif sp.issparse(X) or X.dtype == np.float64:
         key = np.asarray(X @ v).ravel()
     else:
         # float32 keys collide for distinct rows; a float64 copy of all of X

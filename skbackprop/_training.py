@@ -16,6 +16,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches, shuffle
 
+from . import _xp
 from ._split import _train_validation_split
 from ._utils import (
     _callbacks,
@@ -68,7 +69,8 @@ class TrainingMixin:
         split (they were computed on all rows, as without early stopping).
         """
         if not self.early_stopping:
-            return (X, Y, _combine(sample_weight, class_factor)), None
+            weights = _combine(sample_weight, class_factor)
+            return (X, net.asarray(Y), net.asarray(weights), weights), None
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
             # Binary targets are stratified, by the 0/1 column, as scikit-learn's
@@ -91,6 +93,8 @@ class TrainingMixin:
                 "so every class needs at least 2 samples: drop or merge the rarest "
                 "classes, or set early_stopping=False."
             ) from err
+        # The training part moves to X's device (as the network's arrays); the
+        # validation targets and weights stay on the host, where it is scored.
         train, val = (
             (
                 _take_rows(X, rows),
@@ -99,7 +103,8 @@ class TrainingMixin:
             )
             for rows, w in parts
         )
-        for part, (_, _, w) in (("training", train), ("validation", val)):
+        train = (train[0], net.asarray(train[1]), net.asarray(train[2]), train[2])
+        for part, w in (("training", train[3]), ("validation", val[2])):
             if w is not None and not w.sum() > 0:
                 raise ValueError(
                     f"early_stopping=True: the {part} part of the validation split "
@@ -110,7 +115,7 @@ class TrainingMixin:
                 )
         if self._best_params is None or self._best_params.shape != net.params.shape:
             # Nothing better seen yet: the starting weights are the best.
-            self._best_params = net.params.copy()
+            self._best_params = _xp.copy(net.params, net.xp)
         return train, val
 
     def _fit_stochastic(
@@ -162,10 +167,13 @@ class TrainingMixin:
         """
         cls, settings = self._optimizer_settings()
         optimizer = self._optimizer if incremental else None
-        if type(optimizer) is cls and optimizer.n_params == net.params.size:
+        n_params = net.params.shape[0]
+        if type(optimizer) is cls and optimizer.n_params == n_params:
             optimizer.set_hyperparameters(**settings)
         else:
-            optimizer = cls(net.params.size, net.dtype, **settings)
+            optimizer = cls(
+                n_params, net.dtype, xp=net.xp, device=net.device, **settings
+            )
         self._optimizer = optimizer
         return optimizer
 
@@ -175,7 +183,7 @@ class TrainingMixin:
         """Train up to ``max_iter`` epochs (one for partial_fit); True if diverged."""
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
-        sw = train[2]
+        sw = train[3]  # on the host
         positive = None if sw is None else sw[sw > 0]
         if batch_size == 1 and positive is not None and np.ptp(positive) > 0:
             _warn(
@@ -196,7 +204,7 @@ class TrainingMixin:
             # overflows, freezing the weights).
             if not (
                 np.isfinite(loss)
-                and np.isfinite(net.params).all()
+                and _xp.all_finite(net.params)
                 and optimizer.is_finite()
             ):
                 self._diverged(net, history, train[0], first_pass, self.n_iter_ + 1)
@@ -300,7 +308,7 @@ class TrainingMixin:
         """
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             try:
-                return bool(np.isfinite(self._forward(X, strict=True)).all())
+                return _xp.all_finite(self._forward(X, strict=True))
             except FloatingPointError:
                 return False
 
@@ -319,25 +327,47 @@ class TrainingMixin:
         return logs
 
     def _run_epoch(self, net, optimizer, train, order, batch_size):
-        """One pass over the training rows in mini-batches; mean loss and norms."""
-        X, Y, sw = train
+        """One pass over the training rows in mini-batches; mean loss and norms.
+
+        Batches are gathered in the network's namespace; the loss and gradient
+        norms of each batch stay there (on a GPU: no synchronisation per batch)
+        until the epoch ends.
+        """
+        X, Y, sw, sw_host = train
+        xp = net.xp
         n = X.shape[0]
         dense = not sp.issparse(X)
         total = 0.0
         alpha = float(self.alpha)
         batches = list(gen_batches(n, batch_size))
-        sq_norms = np.empty((len(batches), len(net.coefs)), dtype=net.dtype)
-        # Shuffled batches are gathered into reused buffers (sliced for the last,
-        # smaller batch); unshuffled ones are views.
-        if self.shuffle and dense:
+        sq_norms = np.zeros(
+            (len(batches), len(net.coefs)), dtype=_xp.numpy_dtype(net.dtype)
+        )
+        device_norms = []
+        # Shuffled numpy batches are gathered into reused buffers (sliced for the
+        # last, smaller batch); unshuffled ones are views.
+        if self.shuffle and xp is not np:
+            order_x = xp.asarray(order, device=net.device)
+        elif self.shuffle and dense:
             xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
             ybuf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
             wbuf = None if sw is None else np.empty(batch_size, dtype=sw.dtype)
         for b, batch in enumerate(batches):
             m = batch.stop - batch.start
-            if not self.shuffle:
+            if sw_host is not None and not sw_host[order[batch]].any():
+                # All weights zero: the batch has no loss and no gradient, as if
+                # its rows were removed, so no step (and no division by Σw = 0).
+                continue
+            if not self.shuffle and xp is not np:
+                Xb, Yb = X[batch, ...], Y[batch, ...]  # the standard's 2-D slicing
+                swb = None if sw is None else sw[batch]
+            elif not self.shuffle:
                 Xb, Yb = X[batch], Y[batch]
                 swb = None if sw is None else sw[batch]
+            elif xp is not np:
+                idx = order_x[batch]
+                Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
+                swb = None if sw is None else xp.take(sw, idx)
             elif dense:
                 idx = order[batch]
                 Xb = X.take(idx, axis=0, out=xbuf[:m])
@@ -347,15 +377,16 @@ class TrainingMixin:
                 idx = order[batch]
                 Xb, Yb = X[idx], Y[idx]
                 swb = None if sw is None else sw[idx]
-            if swb is not None and not swb.any():
-                # All weights zero: the batch has no loss and no gradient, as if
-                # its rows were removed, so no step (and no division by Σw = 0).
-                sq_norms[b] = 0.0
-                continue
             total += net.loss_gradient(Xb, Yb, swb, alpha) * m
-            net.coef_grad_sq_norms(sq_norms[b])
+            if xp is np:
+                net.coef_grad_sq_norms(sq_norms[b])
+            else:
+                device_norms.append((b, net.coef_grad_sq_norms()))
             optimizer.update(net.params, net.grad)
-        return total / n, np.sqrt(sq_norms).mean(axis=0)
+        if device_norms:
+            rows, norms = zip(*device_norms, strict=True)
+            sq_norms[list(rows)] = _xp.to_numpy(xp.stack(norms))
+        return float(total) / n, np.sqrt(sq_norms).mean(axis=0)
 
     def _end_epoch(self, net, val):
         """Early-stopping or training-loss bookkeeping after an epoch."""
@@ -369,7 +400,7 @@ class TrainingMixin:
                 self.best_loss_ = last
             return
         X_val, Y_val, sw_val = val
-        out = self._forward(X_val)
+        out = _xp.to_numpy(self._forward(X_val))
         if np.isfinite(out).all():
             score = self._score_predictions(
                 self._targets_for_score(Y_val), self._predict_from_output(out), sw_val
@@ -404,7 +435,7 @@ class TrainingMixin:
             self._best_criterion = max(criterion, self._best_criterion)
             self._best_val_loss = val_loss
             self.best_validation_score_ = score
-            self._best_params = net.params.copy()
+            self._best_params = _xp.copy(net.params, net.xp)
 
     def _ties_broken_by_loss(self):
         """Whether a tie of the validation score is decided by the validation loss.

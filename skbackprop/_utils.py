@@ -11,6 +11,8 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
+from . import _xp
+
 
 def _warn(message, category=UserWarning):
     """Warn with the location of the user's call, outside skbackprop and sklearn."""
@@ -130,12 +132,13 @@ class _Snapshots:
     """The starting weights and those after the last two finite epochs."""
 
     def __init__(self, params):
-        self._items = [(0, params.copy())]
+        self._xp = _xp.namespace(params)
+        self._items = [(0, _xp.copy(params, self._xp))]
 
     def append(self, epoch, params):
         """Record the weights after ``epoch`` (reusing the oldest buffer)."""
         if len(self._items) < 3:
-            self._items.append((epoch, params.copy()))
+            self._items.append((epoch, _xp.copy(params, self._xp)))
             return
         _, buf = self._items.pop(1)
         buf[...] = params
@@ -174,10 +177,13 @@ def _notify(callbacks, hook, estimator, logs):
 
 
 def _take_rows(X, idx):
-    """Rows ``idx`` of a dense or sparse matrix."""
+    """Rows ``idx`` (a host index array) of a dense or sparse matrix, any namespace."""
     if sp.issparse(X):
         return X[idx]
-    return np.take(X, idx, axis=0)
+    if isinstance(X, np.ndarray):
+        return np.take(X, idx, axis=0)
+    xp = _xp.namespace(X)
+    return xp.take(X, xp.asarray(idx, device=_xp.device(X)), axis=0)
 
 
 class _UnavailableError(AttributeError, ValueError):

@@ -62,8 +62,8 @@ def is_numpy(xp):
 
 
 def device(x):
-    """Return the device of array ``x`` ("cpu" for numpy)."""
-    if isinstance(x, np.ndarray):
+    """Return the device of array ``x`` ("cpu" for numpy and scipy sparse)."""
+    if isinstance(x, np.ndarray) or scipy.sparse.issparse(x):
         return "cpu"
     return _compat().device(x)
 
@@ -76,7 +76,10 @@ def to_numpy(x):
         return x.get()
     if hasattr(x, "detach"):  # PyTorch
         return x.detach().cpu().numpy()
-    return np.from_dlpack(x)
+    try:  # DLPack with a copy to the host (numpy >= 2.1)
+        return np.from_dlpack(x, device="cpu")
+    except TypeError:
+        return np.from_dlpack(x)
 
 
 def copy(x, xp):
@@ -114,3 +117,94 @@ def expit(x, xp):
     # e^-|x| never overflows; the two branches give σ(x) for x >= 0 and x < 0.
     z = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + z), z / (1 + z))
+
+
+def dispatch_namespace(*arrays):
+    """Namespace the estimators compute in: that of ``arrays`` under dispatch.
+
+    With scikit-learn's ``array_api_dispatch`` off (the default) this is numpy,
+    whatever the input (other arrays are converted by scikit-learn's
+    validation, as before). With it on, it is the namespace of the arrays (numpy
+    for numpy arrays, scipy sparse matrices, lists or DataFrames).
+    """
+    import sklearn
+
+    if not sklearn.get_config().get("array_api_dispatch", False):
+        return np
+    return namespace(*arrays)
+
+
+def is_array_api_obj(x):
+    """Whether ``x`` is an array of a namespace other than numpy (torch, cupy...)."""
+    if x is None or isinstance(x, np.ndarray | np.generic) or scipy.sparse.issparse(x):
+        return False
+    return _compat().is_array_api_obj(x)
+
+
+def host(x):
+    """``x`` as numpy if it is an array of another namespace, else ``x`` unchanged.
+
+    Targets and sample weights are validated and encoded on the host (labels,
+    class weights and the early-stopping split are bookkeeping, not compute);
+    lists and DataFrames pass through to scikit-learn's validation as before.
+    """
+    return to_numpy(x) if is_array_api_obj(x) else x
+
+
+def numpy_dtype(dtype):
+    """The numpy dtype of the same name as ``dtype`` (any namespace's float dtype)."""
+    if isinstance(dtype, np.dtype | type):
+        return np.dtype(dtype)
+    return np.dtype(str(dtype).rsplit(".", 1)[-1])
+
+
+def namespace_dtype(dtype, xp):
+    """The dtype of ``xp`` with the name of numpy dtype ``dtype``."""
+    if is_numpy(xp):
+        return np.dtype(dtype)
+    return getattr(xp, np.dtype(dtype).name)
+
+
+def to_device(x, xp, device, dtype=None):
+    """Move host array ``x`` to namespace ``xp`` on ``device`` (numpy: unchanged).
+
+    ``dtype`` is a dtype of ``xp`` (or, for numpy, a numpy dtype); None keeps the
+    dtype's name.
+    """
+    if x is None:
+        return None
+    if is_numpy(xp):
+        return x if dtype is None else np.asarray(x, dtype=dtype)
+    if dtype is None and isinstance(x, np.ndarray):
+        dtype = namespace_dtype(x.dtype, xp)
+    return xp.asarray(x, dtype=dtype, device=device)
+
+
+def all_finite(x):
+    """Whether every element of array ``x`` is finite (any namespace)."""
+    if isinstance(x, np.ndarray):
+        return bool(np.isfinite(x).all())
+    xp = namespace(x)
+    return bool(xp.all(xp.isfinite(x)))
+
+
+def namespace_name(xp):
+    """A short name for a namespace in messages ("numpy", "torch"...)."""
+    if is_numpy(xp):
+        return "numpy"
+    name = getattr(xp, "__name__", str(xp))
+    return name.rsplit("array_api_compat.", 1)[-1]
+
+
+def float_dtypes(xp):
+    """The float dtypes the estimators accept, in ``xp`` (float64 first)."""
+    if is_numpy(xp):
+        return (np.float64, np.float32)
+    return (xp.float64, xp.float32)
+
+
+def ravel(x):
+    """``x`` flattened to 1-D, in its namespace."""
+    if isinstance(x, np.ndarray):
+        return x.ravel()
+    return namespace(x).reshape(x, (-1,))

@@ -1,6 +1,8 @@
 """BackpropClassifier: a drop-in superset of scikit-learn's MLPClassifier."""
 
 
+import math
+
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
@@ -10,7 +12,7 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from . import _docs
+from . import _docs, _xp
 from ._base import BaseBackprop
 from ._class_weight import ClassWeightMixin
 from ._compat import _fit_context
@@ -124,14 +126,14 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         self.class_weight = class_weight
 
     # ------------------------------------------------------------ targets
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, xp):
         X, y = _validate_with_hints(
             self,
             X,
             y,
             accept_sparse=["csr", "csc"],
             multi_output=True,
-            dtype=(np.float64, np.float32),
+            dtype=_xp.float_dtypes(xp),
             order="C",
             reset=reset,
         )
@@ -169,7 +171,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
                     f"{self.classes_}. 'y' has {classes}. Pass every class in "
                     "`classes=` on the first call to partial_fit."
                 )
-        return X, self._encode(y, X.dtype if reset else self.coefs_[0].dtype)
+        dtype = X.dtype if reset else self.coefs_[0].dtype
+        return X, self._encode(y, _xp.numpy_dtype(dtype))
 
     def _check_same_target_type(self, y):
         """Refuse a ``y`` whose kind (multilabel or not, columns) differs from fit's."""
@@ -218,6 +221,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         return BinaryLogLoss()
 
     def _predict_from_output(self, out):
+        if not isinstance(out, np.ndarray):
+            return self._predict_in_namespace(out)
         if self.n_outputs_ == 1:
             out = out.ravel()
         # LabelBinarizer.inverse_transform's rules, without its overhead (it
@@ -232,6 +237,24 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         if out.ndim == 1:
             return self.classes_.take((out > 0.5).astype(np.intp))
         return self.classes_.take(out.argmax(axis=1))
+
+    def _predict_in_namespace(self, out):
+        """The labels of outputs ``out`` of another namespace, in that namespace.
+
+        Numeric and boolean labels come back on ``out``'s device; labels no array
+        namespace holds (strings, objects) come back as a numpy array. A model
+        fitted on a sparse indicator matrix predicts a dense one here.
+        """
+        xp, device = _xp.namespace(out), _xp.device(out)
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            return xp.astype(out > 0.5, _xp.namespace_dtype(self._y_dtype, xp))
+        if self.n_outputs_ == 1:
+            index = xp.astype(out[:, 0] > 0.5, xp.int64)
+        else:
+            index = xp.argmax(out, axis=1)
+        if self.classes_.dtype.kind not in "biuf":
+            return self.classes_[_xp.to_numpy(index)]
+        return xp.take(xp.asarray(self.classes_, device=device), index)
 
     def _targets_for_score(self, Y):
         return self._predict_from_output(Y)
@@ -264,6 +287,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
             The updated estimator.
         """
         first_call = not hasattr(self, "classes_")
+        y, classes = _xp.host(y), _xp.host(classes)  # labels live on the host
         if first_call:
             multilabel = type_of_target(y).startswith("multilabel")
             if classes is None and not multilabel:
@@ -323,8 +347,10 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
             For binary targets one column, raveled: positive favours
             ``classes_[1]``. Otherwise one column per class or label.
         """
-        out = self._validated_output(X, link=False)
-        return out.ravel() if out.shape[1] == 1 else out
+        out = self._validated_output(X, link=False, method="decision_function")
+        if out.shape[1] > 1:
+            return out
+        return out.ravel() if isinstance(out, np.ndarray) else _xp.ravel(out)
 
     def predict_proba(self, X):
         """Class probabilities.
@@ -342,7 +368,12 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
             to it, so that ``log(predict_proba(X))`` equals
             :meth:`predict_log_proba` and stays finite.
         """
-        out = self._validated_output(X)
+        out = self._validated_output(X, method="predict_proba")
+        if not isinstance(out, np.ndarray):
+            xp = _xp.namespace(out)
+            if self.n_outputs_ == 1:
+                out = xp.concat([1 - out, out], axis=1)
+            return xp.clip(out, min=float(xp.finfo(out.dtype).smallest_normal))
         if self.n_outputs_ == 1:
             p = out.ravel()
             out = np.vstack([1 - p, p]).T
@@ -363,7 +394,9 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         """
         # From the logits, so that tiny probabilities give finite logs; floored
         # where predict_proba floors its probabilities.
-        s = self._validated_output(X, link=False)
+        s = self._validated_output(X, link=False, method="predict_log_proba")
+        if not isinstance(s, np.ndarray):
+            return self._log_proba_in_namespace(s)
         if self.out_activation_ == "softmax":
             # Shift by the row maximum first, as the softmax does: with huge tied
             # logits, s - logsumexp(s) would round to 0 (probability 1) for each.
@@ -375,6 +408,20 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         else:
             log_p = -np.logaddexp(0, -s)  # log σ(s) per label
         return np.maximum(log_p, np.log(np.finfo(log_p.dtype).tiny), out=log_p)
+
+    def _log_proba_in_namespace(self, s):
+        """:meth:`predict_log_proba` from logits ``s`` of another namespace."""
+        xp = _xp.namespace(s)
+        if self.out_activation_ == "softmax":
+            s = s - xp.max(s, axis=1, keepdims=True)
+            log_p = s - xp.log(xp.sum(xp.exp(s), axis=1, keepdims=True))
+        else:
+            zero = xp.zeros_like(s)
+            log_p = -xp.logaddexp(zero, -s)  # log σ(s)
+            if self.n_outputs_ == 1:
+                log_p = xp.concat([-xp.logaddexp(zero, s), log_p], axis=1)
+        floor = math.log(float(xp.finfo(log_p.dtype).smallest_normal))
+        return xp.clip(log_p, min=floor)
 
     def __sklearn_tags__(self):  # noqa: D105
         tags = super().__sklearn_tags__()

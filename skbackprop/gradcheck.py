@@ -5,6 +5,7 @@ import copy
 import numpy as np
 from sklearn.base import clone
 
+from . import _xp
 from ._utils import _combine
 
 __all__ = ["check_gradient"]
@@ -54,32 +55,42 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
         est = copy.deepcopy(estimator).set_params(warm_start=True)
     else:
         est = clone(estimator)
-    # float64 for the check; a DataFrame stays a DataFrame (feature names) and
-    # sparse stays sparse.
-    if hasattr(X, "astype") and (hasattr(X, "columns") or hasattr(X, "tocsr")):
+    # float64 for the check; a DataFrame stays a DataFrame (feature names),
+    # sparse stays sparse, an array of another namespace (under scikit-learn's
+    # array_api_dispatch) stays in its namespace and on its device.
+    if _xp.is_array_api_obj(X) and not _xp.is_numpy(_xp.dispatch_namespace(X)):
+        X = _xp.namespace(X).astype(X, _xp.namespace(X).float64)
+    elif hasattr(X, "astype") and (hasattr(X, "columns") or hasattr(X, "tocsr")):
         X = X.astype(np.float64)
     else:
         X = np.asarray(X, dtype=np.float64)
     net, X, Y, sw, class_factor, _ = est._prepare(
         X, y, sample_weight, incremental=False
     )
-    sw = _combine(sw, class_factor)
-    if net.dtype != np.float64:
+    Y, sw = net.asarray(Y), net.asarray(_combine(sw, class_factor))
+    if _xp.numpy_dtype(net.dtype) != np.float64:
         raise ValueError(
             "check_gradient needs a float64 network; this estimator was fitted in "
             f"{net.dtype}. Fit it on float64 data, or pass an unfitted clone."
         )
     alpha = float(est.alpha)
-    net.loss_gradient(X, Y, sw, alpha)
-    analytic = net.grad.copy()
+
+    def loss(flat):
+        net.params[...] = net.asarray(flat)
+        return float(net.loss_gradient(X, Y, sw, alpha))
+
+    params = _xp.to_numpy(net.params).copy()
+    loss(params)
+    analytic = _xp.to_numpy(net.grad).copy()
     numeric = np.empty_like(analytic)
-    params = net.params
+    # One parameter at a time, on the host copy (moved whole to the network:
+    # simple, and as exact in any namespace).
     for i in range(params.size):
         old = params[i]
         params[i] = old + epsilon
-        up = net.loss_gradient(X, Y, sw, alpha)
+        up = loss(params)
         params[i] = old - epsilon
-        down = net.loss_gradient(X, Y, sw, alpha)
+        down = loss(params)
         params[i] = old
         numeric[i] = (up - down) / (2 * epsilon)
     worst = 0.0

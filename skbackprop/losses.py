@@ -49,15 +49,28 @@ def _weighted_mean(values, sample_weight):
 
 
 def _weighted_total(values, sample_weight):
-    """Sum over outputs of the weighted mean over rows, as a float."""
+    """Sum over outputs of the weighted mean over rows.
+
+    A float for numpy; a 0-d array for other namespaces, so that a GPU is not
+    made to wait for the value every batch (``float()`` it when needed).
+    """
     xp = _namespace(values)
     if xp is np:
         if sample_weight is None:
             return float(np.add.reduce(values, axis=None)) / values.shape[0]
         return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
+    # The sums in the arrays' dtype, the division in float64: numpy's arithmetic
+    # (float() of the sums), so float32 fits agree in every namespace.
     if sample_weight is None:
-        return float(xp.sum(values)) / values.shape[0]
-    return float(xp.sum(sample_weight @ values)) / float(xp.sum(sample_weight))
+        return _float64(xp.sum(values), xp) / values.shape[0]
+    return _float64(xp.sum(sample_weight @ values), xp) / _float64(
+        xp.sum(sample_weight), xp
+    )
+
+
+def _float64(a, xp):
+    """0-d ``a`` as float64 (where numpy would take ``float(a)``)."""
+    return xp.astype(a, xp.float64)
 
 
 @functools.lru_cache
@@ -152,7 +165,10 @@ class Loss:
 
         Returns
         -------
-        loss : float
+        loss : float or 0-d array
+            A float for numpy arrays; for other namespaces a 0-d array on the
+            arrays' device (no synchronisation with a GPU; ``float(loss)`` reads
+            it).
         """
         raise NotImplementedError
 
@@ -213,7 +229,7 @@ class PoissonLoss(Loss):
         xp = _namespace(p)
         dev = _xlogy(y, y / p, xp) - y + p
         total = _weighted_mean(dev, sample_weight)
-        return float(total.sum() if xp is np else xp.sum(total))
+        return float(total.sum()) if xp is np else _float64(xp.sum(total), xp)
 
 
 class BinaryLogLoss(Loss):

@@ -322,6 +322,21 @@ class Network:
                 if src is not dst:
                     dst[...] = src
 
+    def asarray(self, a):
+        """Host array ``a`` in the network's namespace, device and dtype (None: None).
+
+        Parameters
+        ----------
+        a : ndarray or None
+            Targets or weights prepared on the host.
+
+        Returns
+        -------
+        a : array or None
+            ``a`` itself for a numpy network of the same dtype.
+        """
+        return _xp.to_device(a, self.xp, self.device, self.dtype)
+
     def _workspace(self, n):
         """Buffers for a batch of ``n`` rows, allocated once and reused."""
         ws = self._workspaces.get(n)
@@ -383,8 +398,10 @@ class Network:
 
         Returns
         -------
-        loss : float
-            The objective on this batch; :attr:`grad` holds its gradient.
+        loss : float or 0-d array
+            The objective on this batch (a 0-d array on the device for namespaces
+            other than numpy, see :meth:`Loss.value`); :attr:`grad` holds its
+            gradient.
         """
         S, O = self.forward(X)
         xp = self.xp
@@ -394,14 +411,19 @@ class Network:
             sw_sum = n
         elif xp is np:
             sw_sum = float(sample_weight.sum())
-        else:  # other namespaces do not promote mixed dtypes: cast once
+        else:
+            # Other namespaces do not promote mixed dtypes: cast once. Sums stay
+            # 0-d arrays on the device (no synchronisation per batch).
             sample_weight = xp.astype(sample_weight, self.dtype)
-            sw_sum = float(xp.sum(sample_weight))
+            sw_sum = xp.sum(sample_weight)
         coef_flat = self.params[: self.n_coef]
         P = O[-1]
         loss = self.loss.value(Y, P, sample_weight)
         if alpha:
-            loss += 0.5 * alpha * float(coef_flat @ coef_flat) / sw_sum
+            # In float64, as float() gives numpy (float32 fits agree everywhere).
+            penalty = coef_flat @ coef_flat
+            penalty = float(penalty) if xp is np else xp.astype(penalty, xp.float64)
+            loss += 0.5 * alpha * penalty / sw_sum
 
         # Base case δ^(L): weighted, averaged over the batch.
         D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
@@ -410,7 +432,7 @@ class Network:
                 D *= sample_weight[:, np.newaxis]
             else:
                 D *= xp.reshape(sample_weight, (-1, 1))
-        if sw_sum != 1:  # per-example SGD divides by 1: skip the call
+        if xp is not np or sw_sum != 1:  # per-example SGD divides by 1: skip
             D /= sw_sum
         coefs, grad_coefs, grad_intercepts = (
             self.coefs,
@@ -444,22 +466,33 @@ class Network:
                 np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
                 self.grad[: self.n_coef] += self._coef_tmp
             else:
-                self.grad[: self.n_coef] += coef_flat * (alpha / sw_sum)
+                scale = alpha / sw_sum
+                if not isinstance(scale, float):  # a weight sum on the device
+                    # α/Σw in float64, then in the weights' dtype: as numpy does.
+                    scale = alpha / xp.astype(sw_sum, xp.float64)
+                    scale = xp.astype(scale, self.dtype)
+                self.grad[: self.n_coef] += coef_flat * scale
         return loss
 
-    def coef_grad_sq_norms(self, out):
+    def coef_grad_sq_norms(self, out=None):
         """Squared L2 norm of each layer's coefficient gradient in :attr:`grad`.
 
         Parameters
         ----------
-        out : ndarray of shape (n_layers,)
+        out : ndarray of shape (n_layers,), default=None
             Where to write them (a numpy array, also for other namespaces).
 
         Returns
         -------
-        out : ndarray of shape (n_layers,)
+        out : array of shape (n_layers,)
+            ``out``; without it a new array in the network's namespace, on its
+            device (no synchronisation with a GPU).
         """
         # One read-only dot per layer: no temporary, unlike g*g then a sum.
+        if out is None:
+            if self.xp is not np:
+                return self.xp.stack([g @ g for g in self._grad_coef_flat])
+            out = np.empty(len(self.coefs), dtype=self.dtype)
         for i, g in enumerate(self._grad_coef_flat):
             out[i] = np.dot(g, g) if self.xp is np else float(g @ g)
         return out

@@ -13,6 +13,7 @@ operations, so results agree to rounding.
 This module imports numpy and scipy only.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -101,6 +102,23 @@ class Optimizer:
         """
         raise NotImplementedError
 
+    #: Names of the state arrays (momentum, moment estimates).
+    _state = ()
+
+    def _moved(self, move, to_numpy):
+        """A copy whose state arrays are ``move(array)`` (see :func:`move_to`).
+
+        ``to_numpy`` says whether the copy runs on numpy (with ``out=`` buffers).
+        """
+        new = copy.copy(self)
+        for name in self._state:
+            setattr(new, name, move(getattr(self, name)))
+        if hasattr(self, "_tmp"):
+            first = getattr(new, self._state[0])
+            new._tmp = np.empty_like(first) if to_numpy else None
+            new._step = np.empty_like(first) if to_numpy else None
+        return new
+
     def is_finite(self):
         """Whether the optimizer's state (momentum, moment estimates) is finite.
 
@@ -166,6 +184,8 @@ class SGD(Optimizer):
     device : device, default=None
         Device of the state arrays (namespaces other than numpy).
     """
+
+    _state = ("velocity",)
 
     def __init__(
         self,
@@ -249,6 +269,8 @@ class Adam(Optimizer):
     device : device, default=None
         Device of the state arrays (namespaces other than numpy).
     """
+
+    _state = ("m", "v")
 
     def __init__(
         self,

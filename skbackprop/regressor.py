@@ -7,7 +7,7 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
-from . import _docs
+from . import _docs, _xp
 from ._base import BaseBackprop
 from ._compat import _fit_context
 from ._utils import _atomic, _available_if, _validate_with_hints
@@ -114,7 +114,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.validation_metric = validation_metric
         self.callbacks = callbacks
 
-    def _validate_input(self, X, y, incremental, reset):
+    def _validate_input(self, X, y, incremental, reset, xp):
         X, y = _validate_with_hints(
             self,
             X,
@@ -122,7 +122,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
             accept_sparse=["csr", "csc"],
             multi_output=True,
             y_numeric=True,
-            dtype=(np.float64, np.float32),
+            dtype=_xp.float_dtypes(xp),
             order="C",
             reset=reset,
         )
@@ -148,7 +148,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         return PoissonLoss() if self.loss == "poisson" else SquaredError()
 
     def _predict_from_output(self, out):
-        return out.ravel() if out.shape[1] == 1 else out
+        return _xp.ravel(out) if out.shape[1] == 1 else out
 
     def _targets_for_score(self, Y):
         return self._predict_from_output(Y)
