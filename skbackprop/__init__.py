@@ -7,6 +7,7 @@ core (:mod:`skbackprop.network`) with pluggable activations
 """
 
 from . import activations
+from ._convert import move_to
 from .activations import (
     ELU,
     GELU,
@@ -20,7 +21,6 @@ from .activations import (
     Softplus,
     Tanh,
 )
-from ._convert import move_to
 from .classifier import BackpropClassifier
 from .gradcheck import check_gradient
 from .regressor import BackpropRegressor

@@ -82,7 +82,7 @@ class BaseBackprop(
     # ------------------------------------------------------------------ hooks
     @abstractmethod
     def _validate_input(self, X, y, incremental, reset, xp):
-        """Return ``X`` (in namespace ``xp``) and the encoded targets (host), validated."""
+        """Return ``X`` (in namespace ``xp``) and encoded targets (host), validated."""
 
     @abstractmethod
     def _make_loss(self):
@@ -191,9 +191,7 @@ class BaseBackprop(
             self._initialize(Y, layer_units, host_dtype)
         else:
             self._continue(layer_units, host_dtype)
-        net = self._network(
-            layer_units, dtype, xp, None if xp is np else _xp.device(X)
-        )
+        net = self._network(layer_units, dtype, xp, None if xp is np else _xp.device(X))
         return net, X, Y, sample_weight, class_factor, first_pass
 
     # ---------------------------------------------------------------- fitting

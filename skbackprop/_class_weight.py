@@ -99,4 +99,3 @@ class ClassWeightMixin:
                 per_class[j] = value
             weights *= per_class[index[:, k]]
         return weights
-

@@ -11,7 +11,7 @@ __all__ = ["move_to"]
 
 
 def _resolve(xp):
-    """The namespace module for ``xp`` (a module, or a name such as "torch")."""
+    """Return the namespace module for ``xp`` (a module, or a name like "torch")."""
     if isinstance(xp, str):
         xp = importlib.import_module(xp)
     return np if _xp.is_numpy(xp) else xp

@@ -121,9 +121,7 @@ class TrainingMixin:
     def _fit_stochastic(
         self, net, X, Y, sample_weight, class_factor, incremental, first_pass
     ):
-        train, val = self._early_stopping_split(
-            net, X, Y, sample_weight, class_factor
-        )
+        train, val = self._early_stopping_split(net, X, Y, sample_weight, class_factor)
         optimizer = self._current_optimizer(net, incremental)
         callbacks = _callbacks(self.callbacks)
         _notify(callbacks, "on_fit_begin", self, {"n_samples": train[0].shape[0]})

@@ -56,8 +56,10 @@ def is_numpy(xp):
 
     The core then uses numpy itself, with its in-place ``out=`` fast paths.
     """
-    return xp is None or xp is np or getattr(xp, "__name__", "").endswith(
-        "array_api_compat.numpy"
+    return (
+        xp is None
+        or xp is np
+        or getattr(xp, "__name__", "").endswith("array_api_compat.numpy")
     )
 
 
@@ -152,14 +154,14 @@ def host(x):
 
 
 def numpy_dtype(dtype):
-    """The numpy dtype of the same name as ``dtype`` (any namespace's float dtype)."""
+    """Return the numpy dtype named as ``dtype`` (any namespace's float dtype)."""
     if isinstance(dtype, np.dtype | type):
         return np.dtype(dtype)
     return np.dtype(str(dtype).rsplit(".", 1)[-1])
 
 
 def namespace_dtype(dtype, xp):
-    """The dtype of ``xp`` with the name of numpy dtype ``dtype``."""
+    """Return the dtype of ``xp`` with the name of numpy dtype ``dtype``."""
     if is_numpy(xp):
         return np.dtype(dtype)
     return getattr(xp, np.dtype(dtype).name)
@@ -189,7 +191,7 @@ def all_finite(x):
 
 
 def namespace_name(xp):
-    """A short name for a namespace in messages ("numpy", "torch"...)."""
+    """Return a short name for a namespace in messages ("numpy", "torch"...)."""
     if is_numpy(xp):
         return "numpy"
     name = getattr(xp, "__name__", str(xp))
@@ -197,7 +199,7 @@ def namespace_name(xp):
 
 
 def float_dtypes(xp):
-    """The float dtypes the estimators accept, in ``xp`` (float64 first)."""
+    """Return the float dtypes the estimators accept, in ``xp`` (float64 first)."""
     if is_numpy(xp):
         return (np.float64, np.float32)
     return (xp.float64, xp.float32)

@@ -1,6 +1,5 @@
 """BackpropClassifier: a drop-in superset of scikit-learn's MLPClassifier."""
 
-
 import math
 
 import numpy as np
@@ -239,7 +238,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         return self.classes_.take(out.argmax(axis=1))
 
     def _predict_in_namespace(self, out):
-        """The labels of outputs ``out`` of another namespace, in that namespace.
+        """Return the labels of outputs ``out`` of another namespace, in it.
 
         Numeric and boolean labels come back on ``out``'s device; labels no array
         namespace holds (strings, objects) come back as a numpy array. A model

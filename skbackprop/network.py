@@ -256,9 +256,7 @@ class Network:
             self.grad_intercepts,
             self.grad_activation_params,
         ) = self._views(self.grad)
-        self._grad_coef_flat = [
-            self.xp.reshape(g, (-1,)) for g in self.grad_coefs
-        ]
+        self._grad_coef_flat = [self.xp.reshape(g, (-1,)) for g in self.grad_coefs]
         self._coef_tmp = (
             np.empty(self.n_coef, dtype=self.dtype) if self.xp is np else None
         )

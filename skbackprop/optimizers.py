@@ -106,7 +106,7 @@ class Optimizer:
     _state = ()
 
     def _moved(self, move, to_numpy):
-        """A copy whose state arrays are ``move(array)`` (see :func:`move_to`).
+        """Return a copy whose state arrays are ``move(array)`` (see ``move_to``).
 
         ``to_numpy`` says whether the copy runs on numpy (with ``out=`` buffers).
         """

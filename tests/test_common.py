@@ -52,7 +52,6 @@ ESTIMATORS = [
 ]
 
 
-
 def _runnable_here(check):
     """Whether this machine has what an array-API check needs.
 

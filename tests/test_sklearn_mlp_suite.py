@@ -63,9 +63,7 @@ def test_sklearn_own_mlp_tests_pass_with_our_estimators(tmp_path):
         importlib.util.find_spec("sklearn.neural_network.tests.test_mlp").origin
     ).read_text()
     assert source.count(IMPORT_LINE) == 1, "scikit-learn's import line changed"
-    (tmp_path / "test_mlp_swapped.py").write_text(
-        source.replace(IMPORT_LINE, SWAPPED)
-    )
+    (tmp_path / "test_mlp_swapped.py").write_text(source.replace(IMPORT_LINE, SWAPPED))
     (tmp_path / "conftest.py").write_text(CONFTEST)
     junit = tmp_path / "results.xml"
     result = subprocess.run(

@@ -26,10 +26,10 @@ from skbackprop import (
     BackpropClassifier,
     BackpropRegressor,
     PReLU,
+    _xp,
     check_gradient,
     move_to,
 )
-from skbackprop import _xp
 
 try:
     import torch
@@ -180,13 +180,17 @@ def test_float32_and_parametric_activations_stay_in_the_namespace(namespace, dty
         max_iter=5,
         random_state=0,
     )
-    ref, est = _fit_both(namespace, BackpropClassifier, X.astype(dtype), y_class, params)
+    ref, est = _fit_both(
+        namespace, BackpropClassifier, X.astype(dtype), y_class, params
+    )
     xp = _module(namespace)
     assert est.coefs_[0].dtype == getattr(xp, dtype)
     assert est.activation_params_[1] is not None
     assert type(est.activation_params_[1]) is type(est.coefs_[0])
     rtol = RTOL if dtype == "float64" else 1e-5
-    for a, b in zip(est.activation_params_[1:], ref.activation_params_[1:], strict=True):
+    for a, b in zip(
+        est.activation_params_[1:], ref.activation_params_[1:], strict=True
+    ):
         np.testing.assert_allclose(_np(a), b, rtol=rtol)
 
 
@@ -224,8 +228,9 @@ def test_string_labels_come_back_as_numpy(namespace, dispatch):
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_another_namespace_at_predict_is_refused(namespace):
     est = BackpropRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=0)
-    with sklearn.config_context(array_api_dispatch=True), pytest.warns(
-        ConvergenceWarning
+    with (
+        sklearn.config_context(array_api_dispatch=True),
+        pytest.warns(ConvergenceWarning),
     ):
         est.fit(_to(namespace, X_reg), _to(namespace, y_reg))
     state = dict(vars(est))
@@ -250,13 +255,13 @@ def test_another_namespace_at_predict_is_refused(namespace):
 
 
 def test_numpy_model_refuses_another_namespace_under_dispatch(dispatch):
-    est = BackpropRegressor(hidden_layer_sizes=(6,), solver="lbfgs", random_state=0).fit(X_reg, y_reg)
+    est = BackpropRegressor(
+        hidden_layer_sizes=(6,), solver="lbfgs", random_state=0
+    ).fit(X_reg, y_reg)
     with pytest.raises(ValueError, match="weights are numpy arrays"):
         est.predict(xps.asarray(X_reg))
     # numpy input keeps working under dispatch.
-    np.testing.assert_array_equal(
-        est.predict(X_reg), move_to(est).predict(X_reg)
-    )
+    np.testing.assert_array_equal(est.predict(X_reg), move_to(est).predict(X_reg))
 
 
 @pytest.mark.parametrize("namespace", NAMESPACES)
@@ -351,7 +356,9 @@ def test_callbacks_see_host_figures(namespace, dispatch):
         def on_epoch_end(self, estimator, logs):
             seen.append((logs["loss"], logs["gradient_norms"]))
 
-    est = BackpropRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=0, callbacks=Record())
+    est = BackpropRegressor(
+        hidden_layer_sizes=(6,), max_iter=3, random_state=0, callbacks=Record()
+    )
     with pytest.warns(ConvergenceWarning):
         est.fit(_to(namespace, X_reg), _to(namespace, y_reg))
     assert len(seen) == 3
