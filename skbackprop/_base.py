@@ -357,5 +357,6 @@ class BaseBackprop(
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
-        tags.array_api_support = True
+        # Where scikit-learn allows array-API dispatch (SciPy >= 1.14).
+        tags.array_api_support = _xp.dispatch_supported()
         return tags

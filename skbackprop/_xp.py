@@ -9,7 +9,10 @@ scipy functions) is exactly what it was. Other arrays get their namespace from
 package for scikit-learn 1.6).
 """
 
+import functools
+
 import numpy as np
+import scipy.sparse
 import scipy.special
 
 
@@ -136,6 +139,23 @@ def dispatch_namespace(*arrays):
     return namespace(*arrays)
 
 
+@functools.cache
+def dispatch_supported():
+    """Whether scikit-learn lets ``array_api_dispatch`` be turned on here.
+
+    scikit-learn refuses it (ImportError) with SciPy < 1.14, or without
+    array-api-compat for scikit-learn < 1.7; the estimators' array-API tag
+    follows, so that scikit-learn's checks do not try what cannot run.
+    """
+    import sklearn
+
+    try:
+        with sklearn.config_context(array_api_dispatch=True):
+            return True
+    except ImportError:
+        return False
+
+
 def is_array_api_obj(x):
     """Whether ``x`` is an array of a namespace other than numpy (torch, cupy...)."""
     if x is None or isinstance(x, np.ndarray | np.generic) or scipy.sparse.issparse(x):
@@ -206,7 +226,45 @@ def float_dtypes(xp):
 
 
 def ravel(x):
-    """``x`` flattened to 1-D, in its namespace."""
+    """Return ``x`` flattened to 1-D, in its namespace."""
     if isinstance(x, np.ndarray):
         return x.ravel()
     return namespace(x).reshape(x, (-1,))
+
+
+# The numpy fast paths of the core, behind one call each: numpy writes into its
+# reused buffers (out=), scipy sparse inputs go through their own product, other
+# namespaces use the standard's operators.
+def dot(a, b):
+    """Return ``a @ b`` as an array, also for a scipy sparse ``a``."""
+    if scipy.sparse.issparse(a):
+        return np.asarray(a @ b)
+    return a @ b
+
+
+def matmul(a, b, out=None):
+    """Return ``a @ b``, written into ``out`` when given (numpy buffers)."""
+    if out is not None and type(a) is np.ndarray:  # the hot numpy path first
+        return np.dot(a, b, out=out)
+    if out is None:
+        return dot(a, b)
+    out[...] = a @ b  # sparse a
+    return out
+
+
+def matmul_into(a, b, dst, xp):
+    """Write ``a @ b`` into ``dst`` (a view of the flat gradient)."""
+    if type(a) is np.ndarray:
+        np.dot(a, b, out=dst)
+    elif xp is np:
+        matmul(a, b, out=dst)  # sparse a
+    else:
+        dst[...] = a @ b
+
+
+def sum_rows_into(D, dst, xp):
+    """Write the column sums of ``D`` into ``dst``."""
+    if xp is np:
+        np.add.reduce(D, axis=0, out=dst)
+    else:
+        dst[...] = xp.sum(D, axis=0)

@@ -30,7 +30,6 @@ This module imports numpy and scipy only (other namespaces come with their array
 import math
 
 import numpy as np
-import scipy.sparse as sp
 
 from . import _xp
 from ._limits import clip_extreme, signal_bound, signal_limit
@@ -38,41 +37,6 @@ from .activations import FAST_ACTIVATIONS, ParametricActivation
 
 # clip_extreme, signal_bound and signal_limit live in _limits; imported here too.
 __all__ = ["Network", "clip_extreme", "forward", "signal_bound", "signal_limit"]
-
-
-def _dot(a, b):
-    """Return ``a @ b`` as an array, also for a scipy sparse ``a``."""
-    if sp.issparse(a):
-        return np.asarray(a @ b)
-    return a @ b
-
-
-def _matmul(a, b, out=None):
-    """Return ``a @ b``, written into ``out`` when given (numpy buffers)."""
-    if out is not None and type(a) is np.ndarray:  # the hot numpy path first
-        return np.dot(a, b, out=out)
-    if out is None:
-        return _dot(a, b)
-    out[...] = a @ b  # sparse a
-    return out
-
-
-def _matmul_into(a, b, dst, xp):
-    """Write ``a @ b`` into ``dst`` (a view of the flat gradient)."""
-    if type(a) is np.ndarray:
-        np.dot(a, b, out=dst)
-    elif xp is np:
-        _matmul(a, b, out=dst)  # sparse a
-    else:
-        dst[...] = a @ b
-
-
-def _sum_rows_into(D, dst, xp):
-    """Write the column sums of ``D`` into ``dst``."""
-    if xp is np:
-        np.add.reduce(D, axis=0, out=dst)
-    else:
-        dst[...] = xp.sum(D, axis=0)
 
 
 def _apply(activation, s, theta):
@@ -135,7 +99,7 @@ def forward(
     o = clip_extreme(X, limit)
     last = len(coefs) - 1
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        s = _dot(o, W)
+        s = _xp.dot(o, W)
         s += b
         if strict and not bool(xp.all(xp.isfinite(s))):
             raise FloatingPointError(f"layer {i + 1}'s signal is not finite")
@@ -366,7 +330,7 @@ class Network:
         O[0] = o = X
         last = len(self.coefs) - 1
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
-            s = _matmul(o, W, None if ws is None else S[i + 1])
+            s = _xp.matmul(o, W, None if ws is None else S[i + 1])
             s += b
             if i == last:
                 o = self.loss.link(s)
@@ -439,12 +403,12 @@ class Network:
         )
         for layer in range(len(coefs) - 1, -1, -1):
             # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
-            _matmul_into(O[layer].T, D, grad_coefs[layer], xp)
-            _sum_rows_into(D, grad_intercepts[layer], xp)
+            _xp.matmul_into(O[layer].T, D, grad_coefs[layer], xp)
+            _xp.sum_rows_into(D, grad_intercepts[layer], xp)
             if layer == 0:
                 break
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
-            grad_o = _matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
+            grad_o = _xp.matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
             act = self.activations[layer - 1]
             if ws is not None and ws.fast[layer - 1]:
                 act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])

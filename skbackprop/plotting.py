@@ -15,6 +15,8 @@ from sklearn.base import is_classifier
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
+from . import _xp
+
 __all__ = ["GradientNormDisplay", "LossCurveDisplay"]
 
 
@@ -317,6 +319,8 @@ class GradientNormDisplay:
         """
         net = _fitted_network(estimator)
         norms = getattr(net, "gradient_norms_", None)
+        if norms is not None:  # a model fitted on a GPU: plot from the host
+            norms = _xp.to_numpy(norms)
         if norms is None:
             raise ValueError(
                 f"GradientNormDisplay needs gradient_norms_, which "

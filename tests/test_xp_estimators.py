@@ -397,3 +397,16 @@ def test_an_activation_written_for_any_namespace(namespace, dispatch):
             namespace, BackpropRegressor, X_reg, y_reg, {**params, "random_state": 0}
         )
     _assert_same_model(ref, est, namespace)
+
+
+def test_gradient_norm_display_of_a_model_fitted_in_another_namespace(dispatch):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from skbackprop.plotting import GradientNormDisplay
+
+    est = BackpropRegressor(hidden_layer_sizes=(6,), max_iter=3, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(xps.asarray(X_reg), xps.asarray(y_reg))
+    display = GradientNormDisplay.from_estimator(est)
+    np.testing.assert_array_equal(display.gradient_norms, _np(est.gradient_norms_))

@@ -161,3 +161,14 @@ def test_array_api_dispatch_needs_scipy_1_14():
         with pytest.raises(ImportError, match="SciPy must be 1.14.0 or newer"):
             with sklearn.config_context(array_api_dispatch=True):
                 pass
+
+
+def test_array_api_tag_follows_what_scikit_learn_allows():
+    """The estimators declare array-API support exactly where dispatch can run."""
+    from sklearn.utils import get_tags
+
+    from skbackprop import BackpropClassifier, BackpropRegressor
+    from skbackprop._xp import dispatch_supported
+
+    for cls in (BackpropClassifier, BackpropRegressor):
+        assert get_tags(cls()).array_api_support is dispatch_supported()
