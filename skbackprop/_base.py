@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
-from ._state import _STOCHASTIC_SOLVERS, StateMixin
+from ._state import _STOCHASTIC_SOLVERS, StateMixin, _check_in_namespace
 from ._training import TrainingMixin
 from ._utils import (
     _atomic,
@@ -191,7 +191,11 @@ class BaseBackprop(
             self._initialize(Y, layer_units, host_dtype)
         else:
             self._continue(layer_units, host_dtype)
-        net = self._network(layer_units, dtype, xp, None if xp is np else _xp.device(X))
+        device = None if xp is np else _xp.device(X)
+        if xp is not np:
+            for act in self.activations_:
+                _check_in_namespace(act, xp, device)
+        net = self._network(layer_units, dtype, xp, device)
         return net, X, Y, sample_weight, class_factor, first_pass
 
     # ---------------------------------------------------------------- fitting
@@ -245,10 +249,10 @@ class BaseBackprop(
             raise _non_finite_error(self)
         if net.xp is not np:
             # Every fitted array attribute lives in X's namespace and on its
-            # device, scikit-learn's array API convention (classes_ excepted:
-            # labels may be strings).
+            # device, scikit-learn's array API convention (classes_ and feature
+            # names excepted).
             for key, value in list(vars(self).items()):
-                if isinstance(value, np.ndarray) and key != "classes_":
+                if isinstance(value, np.ndarray) and _xp.movable(key, value):
                     setattr(self, key, _xp.to_device(value, net.xp, net.device))
         return self
 

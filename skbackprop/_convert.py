@@ -11,10 +11,16 @@ __all__ = ["move_to"]
 
 
 def _resolve(xp):
-    """Return the namespace module for ``xp`` (a module, or a name like "torch")."""
+    """Return the array API namespace for ``xp`` (a module, or a name like "torch").
+
+    PyTorch and CuPy get array-api-compat's namespace, whose ``asarray`` takes
+    ``device`` and ``copy`` as the standard says.
+    """
     if isinstance(xp, str):
         xp = importlib.import_module(xp)
-    return np if _xp.is_numpy(xp) else xp
+    if _xp.is_numpy(xp):
+        return np
+    return _xp.namespace(xp.asarray(0))
 
 
 def move_to(estimator, xp="numpy", device=None):
@@ -67,16 +73,20 @@ def move_to(estimator, xp="numpy", device=None):
     def move(a):
         if a is None:
             return None
+        # Always a copy: the moved model never shares memory with the original
+        # (to_numpy and asarray may both return views on the CPU).
         host = _xp.to_numpy(a)
-        return host.copy() if target is np else target.asarray(host, device=device)
+        if target is np:
+            return host.copy()
+        return target.asarray(host, device=device, copy=True)
 
     moved = copy.copy(estimator)
     state = {}
     for key, value in vars(estimator).items():
-        if key == "classes_":
-            state[key] = value
-        elif isinstance(value, np.ndarray) or _xp.is_array_api_obj(value):
+        if _xp.movable(key, value):
             state[key] = move(value)
+        elif key in ("classes_", "feature_names_in_"):
+            state[key] = value
         elif key in ("coefs_", "intercepts_", "activation_params_"):
             state[key] = [move(a) for a in value]
         elif key == "_optimizer" and value is not None:

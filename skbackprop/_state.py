@@ -13,7 +13,9 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
+from . import _xp
 from .activations import (
+    BUILTIN_ACTIVATIONS,
     FAST_ACTIVATIONS,
     Activation,
     Logistic,
@@ -242,6 +244,41 @@ def _check_activation_contract(act):
                 f"{name}.forward or {name}.derivative modified its input array; "
                 "they must return new arrays (or write only to their own)."
             )
+
+
+def _check_in_namespace(act, xp, device):
+    """Check a user's activation on a tiny array of the fit's namespace.
+
+    Under ``array_api_dispatch`` activations receive arrays of the input's
+    namespace; one written with numpy functions would fail mid-fit with a bare
+    error (or return numpy arrays). This says what is wrong and how to fix it.
+    """
+    if type(act) in BUILTIN_ACTIVATIONS:
+        return
+    name = type(act).__name__
+    s = xp.reshape(xp.linspace(-4, 4, 12, dtype=xp.float64, device=device), (3, 4))
+    theta = (
+        xp.asarray(act.init_parameters(4, np.float64), device=device)
+        if isinstance(act, ParametricActivation)
+        else None
+    )
+    extra = () if theta is None else (theta,)
+    try:
+        o = act.forward(s, *extra)
+        results = [o, act.derivative(s, o, *extra)]
+        wrong = [type(r).__name__ for r in results if type(r) is not type(s)]
+        problem = f"returned a {wrong[0]}" if wrong else None
+    except Exception as err:  # noqa: BLE001  (any failure gets the same advice)
+        problem = f"failed ({type(err).__name__}: {err})"
+    if problem:
+        where = _xp.namespace_name(xp)
+        raise TypeError(
+            f"Activation {name} {problem} on a {where} array of signals. Under "
+            "scikit-learn's array_api_dispatch, activations receive arrays of the "
+            "input's namespace: write forward and derivative with xp = "
+            "array_namespace(s) and the array API's functions (xp.exp, xp.where, "
+            "...), or fit on numpy arrays."
+        )
 
 
 def _call(act, method, name, *args):

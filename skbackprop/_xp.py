@@ -143,16 +143,18 @@ def dispatch_namespace(*arrays):
 def dispatch_supported():
     """Whether scikit-learn lets ``array_api_dispatch`` be turned on here.
 
-    scikit-learn refuses it (ImportError) with SciPy < 1.14, or without
-    array-api-compat for scikit-learn < 1.7; the estimators' array-API tag
-    follows, so that scikit-learn's checks do not try what cannot run.
+    scikit-learn refuses it with SciPy < 1.14, without array-api-compat for
+    scikit-learn < 1.7 (ImportError), or when the environment variable
+    ``SCIPY_ARRAY_API=1`` was not set before SciPy was imported (RuntimeError);
+    the estimators' array-API tag follows, so that scikit-learn's checks do not
+    try what cannot run.
     """
     import sklearn
 
     try:
         with sklearn.config_context(array_api_dispatch=True):
             return True
-    except ImportError:
+    except (ImportError, RuntimeError):  # RuntimeError: SCIPY_ARRAY_API unset
         return False
 
 
@@ -200,6 +202,19 @@ def to_device(x, xp, device, dtype=None):
     if dtype is None and isinstance(x, np.ndarray):
         dtype = namespace_dtype(x.dtype, xp)
     return xp.asarray(x, dtype=dtype, device=device)
+
+
+def movable(key, value):
+    """Whether fitted attribute ``key`` moves with the model to another namespace.
+
+    Numeric arrays do; ``classes_`` (labels may be strings) and non-numeric
+    arrays such as ``feature_names_in_`` stay numpy.
+    """
+    if key == "classes_":
+        return False
+    if isinstance(value, np.ndarray):
+        return value.dtype.kind in "biufc"
+    return is_array_api_obj(value)
 
 
 def all_finite(x):

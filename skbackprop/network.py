@@ -376,7 +376,7 @@ class Network:
         else:
             # Other namespaces do not promote mixed dtypes: cast once. Sums stay
             # 0-d arrays on the device (no synchronisation per batch).
-            sample_weight = xp.astype(sample_weight, self.dtype)
+            sample_weight = xp.astype(sample_weight, self.dtype, copy=False)
             sw_sum = xp.sum(sample_weight)
         coef_flat = self.params[: self.n_coef]
         P = O[-1]

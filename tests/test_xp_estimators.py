@@ -410,3 +410,49 @@ def test_gradient_norm_display_of_a_model_fitted_in_another_namespace(dispatch):
         est.fit(xps.asarray(X_reg), xps.asarray(y_reg))
     display = GradientNormDisplay.from_estimator(est)
     np.testing.assert_array_equal(display.gradient_norms, _np(est.gradient_norms_))
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_a_numpy_only_activation_is_refused_with_advice(namespace, dispatch):
+    from skbackprop import Activation
+
+    class NumpyTanh(Activation):
+        def forward(self, s):
+            return np.tanh(np.asarray(s))
+
+        def derivative(self, s, o):
+            return 1 - np.asarray(o) ** 2
+
+    est = BackpropRegressor(hidden_layer_sizes=(4,), activation=NumpyTanh())
+    with pytest.raises(TypeError, match="xp = array_namespace"):
+        est.fit(_to(namespace, X_reg), _to(namespace, y_reg))
+    assert not hasattr(est, "coefs_")
+    # On numpy it trains as always.
+    with (
+        sklearn.config_context(array_api_dispatch=False),
+        pytest.warns(ConvergenceWarning),
+    ):
+        est.set_params(max_iter=2).fit(X_reg, y_reg)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_move_to_copies_and_keeps_feature_names_on_the_host(namespace):
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    est = BackpropClassifier(hidden_layer_sizes=(5,), max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        est.fit(frame, y_class)
+    moved = move_to(est, namespace)
+    assert moved.feature_names_in_ is est.feature_names_in_
+    assert type(moved._optimizer.m) is not np.ndarray
+    # No memory shared: training the copy leaves the original as it was.
+    before = [c.copy() for c in est.coefs_], est._optimizer.m.copy()
+    with sklearn.config_context(array_api_dispatch=True):
+        moved.partial_fit(_to(namespace, X), _to(namespace, y_class))
+    for a, b in zip(est.coefs_, before[0], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(est._optimizer.m, before[1])
+    back = move_to(moved, np)
+    assert type(back.coefs_[0]) is np.ndarray
+    assert not np.shares_memory(back.coefs_[0], est.coefs_[0])

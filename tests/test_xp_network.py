@@ -172,3 +172,27 @@ def test_array_api_tag_follows_what_scikit_learn_allows():
 
     for cls in (BackpropClassifier, BackpropRegressor):
         assert get_tags(cls()).array_api_support is dispatch_supported()
+
+
+def test_without_scipy_array_api_fits_work_and_the_tag_is_off():
+    """SCIPY_ARRAY_API unset: scikit-learn refuses dispatch (RuntimeError), so
+    the tag is off, and an ordinary numpy fit is not affected."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from sklearn.utils import get_tags\n"
+        "from skbackprop import BackpropRegressor\n"
+        "X = np.linspace(-1, 1, 30).reshape(-1, 1)\n"
+        "est = BackpropRegressor(hidden_layer_sizes=(3,), solver='lbfgs')\n"
+        "est.fit(X, X.ravel())\n"
+        "print(get_tags(est).array_api_support)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "SCIPY_ARRAY_API"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "False"

@@ -10,6 +10,7 @@ ORDER = [
     "plot_class_weight.py",
     "plot_out_of_core.py",
     "plot_dask_grid_search.py",
+    "plot_array_api.py",
 ]
 
 
