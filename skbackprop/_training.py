@@ -364,8 +364,8 @@ class TrainingMixin:
                 swb = None if sw is None else sw[batch]
             elif xp is not np:
                 idx = order_x[batch]
-                Xb, Yb = xp.take(X, idx, axis=0), xp.take(Y, idx, axis=0)
-                swb = None if sw is None else xp.take(sw, idx)
+                Xb, Yb = _xp.take_rows(X, idx, xp), _xp.take_rows(Y, idx, xp)
+                swb = None if sw is None else _xp.take_rows(sw, idx, xp)
             elif dense:
                 idx = order[batch]
                 Xb = X.take(idx, axis=0, out=xbuf[:m])

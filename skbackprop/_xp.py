@@ -45,13 +45,25 @@ def namespace(*arrays):
         ``numpy`` when every array is a numpy array, else the array API
         namespace (array_api_compat's wrapper for torch or cupy).
     """
+    if len(arrays) == 1:
+        # The hot path (the core asks once per operation): the namespace of one
+        # array depends on its type only, so it is looked up once per type.
+        xp = _NAMESPACE_OF_TYPE.get(type(arrays[0]))
+        if xp is not None:
+            return xp
     arrays = [a for a in arrays if a is not None and not scipy.sparse.issparse(a)]
     if all(isinstance(a, np.ndarray | np.generic) for a in arrays):
         return np
     compat = _compat()
     if not all(compat.is_array_api_obj(a) for a in arrays):
         return np  # Python numbers, lists, pandas objects: numpy as before
-    return compat.array_namespace(*arrays)
+    xp = compat.array_namespace(*arrays)
+    if len(arrays) == 1:
+        _NAMESPACE_OF_TYPE[type(arrays[0])] = xp
+    return xp
+
+
+_NAMESPACE_OF_TYPE = {np.ndarray: np}
 
 
 def is_numpy(xp):
@@ -273,6 +285,8 @@ def matmul_into(a, b, dst, xp):
         np.dot(a, b, out=dst)
     elif xp is np:
         matmul(a, b, out=dst)  # sparse a
+    elif (native := _native_with_out(a)) is not None:
+        native.matmul(a, b, out=dst)  # no temporary and copy (a GPU kernel less)
     else:
         dst[...] = a @ b
 
@@ -281,5 +295,37 @@ def sum_rows_into(D, dst, xp):
     """Write the column sums of ``D`` into ``dst``."""
     if xp is np:
         np.add.reduce(D, axis=0, out=dst)
+    elif (native := _native_with_out(D)) is torch_module():
+        native.sum(D, dim=0, out=dst)
+    elif native is not None:
+        native.sum(D, axis=0, out=dst)
     else:
         dst[...] = xp.sum(D, axis=0)
+
+
+def take_rows(X, idx, xp):
+    """Return entries ``idx`` (an index array of its namespace) along axis 0 of X."""
+    if type(X).__module__.startswith("torch"):
+        # array-api-compat's take wraps negative indices first (three more
+        # kernels per call on a GPU); index_select is the same gather.
+        return X.index_select(0, idx)
+    return xp.take(X, idx, axis=0)
+
+
+def torch_module():
+    """Return the torch module if it is imported (None otherwise)."""
+    import sys
+
+    return sys.modules.get("torch")
+
+
+def _native_with_out(a):
+    """Return the native module of a torch or CuPy array (its functions take out=)."""
+    module = type(a).__module__
+    if module.startswith("torch"):
+        return torch_module()
+    if module.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return None

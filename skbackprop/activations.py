@@ -146,7 +146,7 @@ class ReLU(Activation):
         xp = _namespace(s)
         if xp is np:
             return np.maximum(s, 0)
-        return xp.maximum(s, xp.zeros_like(s))
+        return xp.clip(s, min=0.0)
 
     def derivative(self, s, o):  # noqa: D102
         # o > 0 exactly where s > 0, so the output suffices.
