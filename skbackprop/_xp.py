@@ -295,12 +295,12 @@ def sum_rows_into(D, dst, xp):
     """Write the column sums of ``D`` into ``dst``."""
     if xp is np:
         np.add.reduce(D, axis=0, out=dst)
-    elif (native := _native_with_out(D)) is torch_module():
-        native.sum(D, dim=0, out=dst)
-    elif native is not None:
-        native.sum(D, axis=0, out=dst)
-    else:
+    elif (native := _native_with_out(D)) is None:
         dst[...] = xp.sum(D, axis=0)
+    elif native is torch_module():
+        native.sum(D, dim=0, out=dst)
+    else:
+        native.sum(D, axis=0, out=dst)
 
 
 def take_rows(X, idx, xp):

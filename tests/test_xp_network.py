@@ -196,3 +196,27 @@ def test_without_scipy_array_api_fits_work_and_the_tag_is_off():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "False"
+
+
+def test_array_api_strict_alone_without_torch_imported():
+    """The core's torch fast paths must not be taken when torch is not imported
+    (a process that only ever sees array-api-strict arrays)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import array_api_strict as xps\n"
+        "import numpy as np\n"
+        "from skbackprop.activations import Tanh\n"
+        "from skbackprop.losses import SquaredError\n"
+        "from skbackprop.network import Network\n"
+        "net = Network([3, 4, 1], [Tanh()], SquaredError(), xps.float64, xp=xps)\n"
+        "X = xps.asarray(np.random.RandomState(0).rand(5, 3))\n"
+        "net.loss_gradient(X, xps.ones((5, 1), dtype=xps.float64))\n"
+        "assert 'torch' not in sys.modules\n"
+        "print(float(xps.sum(net.grad * net.grad)) > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
