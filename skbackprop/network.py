@@ -31,7 +31,7 @@ import math
 
 import numpy as np
 
-from . import _xp
+from . import _config, _xp
 from ._limits import clip_extreme, signal_bound, signal_limit
 from .activations import FAST_ACTIVATIONS, ParametricActivation
 
@@ -134,6 +134,11 @@ class _Workspace:
         self.G = [None] * len(units)
         self.T = [None] * len(units)
         self.fast = [type(a) in FAST_ACTIVATIONS for a in net.activations]
+        # Compiled passes for the built-ins (bias + activation, θ' products),
+        # when the kernels are on: the same arithmetic, fewer passes.
+        self.fused = _config.kernel_module("_kernels_fused")
+        if self.fused is not None:
+            self.codes = [self.fused.FUSED_CODES.get(type(a)) for a in net.activations]
         for i, act in enumerate(net.activations):
             d = units[i + 1]
             self.G[i + 1] = np.empty((n, d), dt)
@@ -331,6 +336,11 @@ class Network:
         last = len(self.coefs) - 1
         for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
             s = _xp.matmul(o, W, None if ws is None else S[i + 1])
+            if i < last and ws is not None and ws.fast[i] and ws.fused:
+                # s += b, then the activation, in one compiled pass.
+                o = ws.fused.bias_forward(s, b, ws.codes[i], ws.O_buf[i + 1])
+                S[i + 1], O[i + 1] = s, o
+                continue
             s += b
             if i == last:
                 o = self.loss.link(s)
@@ -410,7 +420,9 @@ class Network:
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
             grad_o = _xp.matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
             act = self.activations[layer - 1]
-            if ws is not None and ws.fast[layer - 1]:
+            if ws is not None and ws.fast[layer - 1] and ws.fused:
+                ws.fused.mul_derivative(grad_o, S[layer], O[layer], ws.codes[layer - 1])
+            elif ws is not None and ws.fast[layer - 1]:
                 act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])
             else:
                 theta = self.activation_params[layer - 1]

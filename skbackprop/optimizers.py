@@ -19,6 +19,7 @@ import math
 import numpy as np
 import scipy.optimize
 
+from . import _config
 from ._xp import is_numpy, namespace
 
 __all__ = ["SGD", "Adam", "Optimizer", "minimize_lbfgs"]
@@ -50,6 +51,13 @@ def _sqrt(a, out):
     if out is None:
         return namespace(a).sqrt(a)
     return np.sqrt(a, out=out)
+
+
+def _fused(optimizer):
+    """Return the fused kernels for a numpy optimizer with kernels on, else None."""
+    if optimizer._tmp is None:  # another namespace: no numba
+        return None
+    return _config.kernel_module("_kernels_fused")
 
 
 def _all_finite(*arrays):
@@ -214,6 +222,10 @@ class SGD(Optimizer):
     def update(self, params, grad):  # noqa: D102
         v = self.velocity
         mu, lr = float(self.momentum), float(self.learning_rate)
+        fused = _fused(self)
+        if fused is not None:  # the same arithmetic, compiled, in one pass
+            fused.sgd_update(params, grad, v, lr, mu, self.nesterov)
+            return
         # v ← μ v - η g ;  the step is v, or μ v - η g once more for Nesterov.
         tmp = _multiply(grad, lr, self._tmp)
         v *= mu
@@ -300,6 +312,15 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2 = float(self.beta_1), float(self.beta_2)
         m, v = self.m, self.v
+        self.learning_rate = float(
+            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
+        )
+        fused = _fused(self)
+        if fused is not None:  # the same arithmetic, compiled, in one pass
+            fused.adam_update(
+                params, grad, m, v, b1, b2, self.learning_rate, float(self.epsilon)
+            )
+            return
         # m ← β1 m + (1 - β1) g ;  v ← β2 v + (1 - β2) g²
         m *= b1
         tmp = _multiply(grad, 1 - b1, self._tmp)
@@ -308,9 +329,6 @@ class Adam(Optimizer):
         tmp = _multiply(grad, grad, self._tmp)
         tmp *= 1 - b2
         v += tmp
-        self.learning_rate = float(
-            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        )
         # params ← params + (-η_t m) / (√v + ε), in scikit-learn's order of operations.
         step = _multiply(m, -self.learning_rate, self._step)
         tmp = _sqrt(v, self._tmp)

@@ -1,0 +1,289 @@
+"""One whole epoch of mini-batch SGD or Adam in one compiled call (numba).
+
+The numpy path (``TrainingMixin._run_epoch`` → ``Network.loss_gradient`` →
+``SGD.update`` / ``Adam.update``) makes some thirty small numpy calls per batch,
+which caps the lecture's per-example SGD (``batch_size=1``). :func:`run_epoch` runs
+the same loop as plain compiled loops, batch by batch, with the numpy path's
+arithmetic:
+
+* forward, ``s^(l) = W^(l) o^(l-1)``, ``o^(l) = θ(s^(l))``: one row per sample,
+  ``S[l] = O[l-1] @ coefs + intercepts`` (the sum first, then the intercept);
+* base case ``δ^(L) = (p - y) · w / Σw``, then ``G^(l) = δ^(l) o^(l-1)ᵀ``
+  (``O[l-1]ᵀ D``), intercept gradients ``D.sum(0)``, and the recursion
+  ``δ^(l-1) = (W^(l)ᵀ δ^(l)) ⊙ θ'(s^(l-1))``;
+* the L2 term ``alpha / Σw · coefs`` added last, the squared norm of each layer's
+  coefficient gradient, then the optimizer's step, in the order numpy does them.
+
+Everything is computed in the arrays' dtype; Python float settings (learning rates,
+``alpha / Σw``, Adam's betas) are cast to it first, as numpy casts Python scalars
+("weak scalars"), so float32 arithmetic stays float32. Loss values are summed in the
+dtype and divided in float64, as ``float()`` of numpy sums is. Only the order of
+summation inside products and sums differs from BLAS and numpy's pairwise sums:
+results agree to rounding.
+
+Built-in activations and losses only (see :func:`activation_code` and
+:func:`loss_code`); PReLU, user activations and user losses keep the numpy path.
+numba is optional: without it :data:`AVAILABLE` is False and :func:`run_epoch`
+raises ImportError.
+"""
+
+
+import numpy as np
+
+from . import activations as _act
+from . import losses as _losses
+from ._kernels_epoch_jit import (
+    AVAILABLE,
+    BINARY_LOG_LOSS,
+    ELU,
+    GELU,
+    IDENTITY,
+    LEAKY_RELU,
+    LOGISTIC,
+    POISSON,
+    RELU,
+    SOFTMAX_LOG_LOSS,
+    SOFTPLUS,
+    SQUARED_ERROR,
+    TANH,
+    _epoch,
+)
+
+__all__ = [
+    "AVAILABLE",
+    "BINARY_LOG_LOSS",
+    "ELU",
+    "GELU",
+    "IDENTITY",
+    "LEAKY_RELU",
+    "LOGISTIC",
+    "POISSON",
+    "RELU",
+    "SOFTMAX_LOG_LOSS",
+    "SOFTPLUS",
+    "SQUARED_ERROR",
+    "TANH",
+    "activation_code",
+    "loss_code",
+    "network_codes",
+    "run_epoch",
+]
+
+
+_ACTIVATION_CODES = {
+    _act.Identity: IDENTITY,
+    _act.Logistic: LOGISTIC,
+    _act.Tanh: TANH,
+    _act.ReLU: RELU,
+    _act.LeakyReLU: LEAKY_RELU,
+    _act.ELU: ELU,
+    _act.Softplus: SOFTPLUS,
+    _act.GELU: GELU,
+}
+_LOSS_CODES = {
+    _losses.SquaredError: SQUARED_ERROR,
+    _losses.BinaryLogLoss: BINARY_LOG_LOSS,
+    _losses.SoftmaxLogLoss: SOFTMAX_LOG_LOSS,
+    _losses.PoissonLoss: POISSON,
+}
+
+
+def activation_code(act):
+    """Kernel code of a built-in activation.
+
+    Parameters
+    ----------
+    act : Activation
+        A hidden activation.
+
+    Returns
+    -------
+    code : tuple of (int, float) or None
+        ``(code, alpha)`` (``alpha`` is LeakyReLU's or ELU's, 0.0 otherwise); None
+        for PReLU, a user's activation or a subclass of a built-in (its methods
+        may differ), which the kernel does not support.
+    """
+    code = _ACTIVATION_CODES.get(type(act))
+    if code is None:
+        return None
+    return code, float(act.alpha) if code in (LEAKY_RELU, ELU) else 0.0
+
+
+def loss_code(loss):
+    """Kernel code of a built-in loss, or None (a user's loss or a subclass).
+
+    Parameters
+    ----------
+    loss : Loss
+        The network's loss.
+
+    Returns
+    -------
+    code : int or None
+    """
+    return _LOSS_CODES.get(type(loss))
+
+
+def network_codes(net):
+    """Activation and loss codes of a numpy :class:`~skbackprop.network.Network`.
+
+    Parameters
+    ----------
+    net : Network
+        The network to train.
+
+    Returns
+    -------
+    codes : tuple or None
+        ``(activation_codes, activation_alphas, loss_code)`` ready for
+        :func:`run_epoch`; None when the kernel cannot train this network (another
+        array namespace, or an activation or loss without a code).
+    """
+    if net.xp is not np or net.dtype not in (np.float32, np.float64):
+        return None
+    acts = [activation_code(a) for a in net.activations]
+    code = loss_code(net.loss)
+    if code is None or any(a is None for a in acts):
+        return None
+    codes = np.array([a[0] for a in acts], dtype=np.int64)
+    alphas = np.array([a[1] for a in acts], dtype=np.float64)
+    return codes, alphas, code
+
+
+def _readonly(a, dtype):
+    """Return ``a`` C-contiguous and read-only (a view, or a copy if needed).
+
+    Inputs are always passed read-only, so that writable and read-only data (a
+    joblib memmap) share one compiled kernel per dtype.
+    """
+    a = np.ascontiguousarray(a, dtype=dtype).view()
+    a.flags.writeable = False
+    return a
+
+
+def run_epoch(
+    X,
+    Y,
+    sw,
+    order,
+    batch_size,
+    params,
+    offsets,
+    layer_units,
+    activation_codes,
+    activation_alphas,
+    loss_code,
+    alpha_l2,
+    optimizer,
+    state,
+    settings,
+    sw_host=None,
+    grad=None,
+):
+    """Train one epoch of mini-batches in one compiled call.
+
+    Same batches, steps, loss and norms as ``TrainingMixin._run_epoch`` with
+    ``Network.loss_gradient`` and ``SGD.update`` / ``Adam.update`` (to rounding).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+        Dense training rows, float32 or float64 (as ``params``).
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets, same dtype.
+    sw : ndarray of shape (n_samples,) or None
+        Sample weights in the same dtype (class weights multiplied in), or None.
+    order : ndarray of shape (n_samples,)
+        Row order of the epoch (shuffled, or ``arange``); batches are
+        ``gen_batches(n_samples, batch_size)`` over it.
+    batch_size : int
+        Rows per batch (the last batch may be smaller).
+    params : ndarray of shape (n_params,)
+        The network's flat parameter vector, updated in place.
+    offsets : sequence of int
+        ``Network._offsets``: layout boundaries (no activation parameters).
+    layer_units : sequence of int
+        ``[d^(0), ..., d^(L)]``.
+    activation_codes : ndarray of int64, activation_alphas : ndarray of float64
+        Per hidden layer, from :func:`activation_code` (or :func:`network_codes`).
+    loss_code : int
+        From :func:`loss_code`.
+    alpha_l2 : float
+        L2 penalty.
+    optimizer : {"sgd", "adam"}
+        Update rule.
+    state : ndarray or tuple
+        For ``"sgd"`` the velocity; for ``"adam"`` ``(m, v, t)`` with ``t`` a
+        1-element int64 array holding the step count. Updated in place (the
+        caller copies ``t`` back to ``Adam.t`` and, after any step, sets
+        ``Adam.learning_rate`` from it as ``Adam.update`` does).
+    settings : tuple of float
+        ``"sgd"``: ``(learning_rate, momentum, nesterov)`` (the rate is constant
+        within an epoch); ``"adam"``: ``(learning_rate_init, beta_1, beta_2,
+        epsilon)``.
+    sw_host : ndarray of shape (n_samples,), default=None
+        The weights that decide which batches are skipped (all zero), as
+        ``_run_epoch``'s host weights; None uses ``sw``.
+    grad : ndarray of shape (n_params,), default=None
+        Where gradients are computed (``Network.grad``: it ends holding the last
+        step's gradient); None for a scratch array.
+
+    Returns
+    -------
+    loss : float
+        ``Σ batch loss · batch rows / n_samples``.
+    sq_norms : ndarray of shape (n_batches, n_layers)
+        Squared norms of each batch's coefficient gradients (0 for skipped batches),
+        in the dtype; ``np.sqrt(sq_norms).mean(axis=0)`` gives the epoch's norms.
+
+    Raises
+    ------
+    ImportError
+        If numba is not installed.
+    """
+    if not AVAILABLE:
+        raise ImportError(
+            "The compiled training epoch needs numba: pip install "
+            "'skbackprop[fast]' (or numba); without it skbackprop trains with numpy."
+        )
+    dtype = params.dtype
+    if dtype not in (np.float32, np.float64):
+        raise ValueError("params must be float32 or float64.")
+    units = _readonly(layer_units, np.int64)
+    offsets = _readonly(offsets, np.int64)
+    n_layers = units.shape[0] - 1
+    if offsets.shape[0] != 2 * n_layers + 1 or offsets[-1] != params.shape[0]:
+        raise ValueError("offsets do not describe coefficients and intercepts only.")
+    X = _readonly(X, dtype)
+    Y = _readonly(Y, dtype).reshape(X.shape[0], -1)
+    n = X.shape[0]
+    has_w = sw is not None
+    w = _readonly(sw if has_w else (), dtype)
+    nonzero = _readonly((w if sw_host is None else np.asarray(sw_host)) != 0, bool)
+    grad = np.zeros_like(params) if grad is None else grad
+    if optimizer == "adam":
+        first, second, t_box = state
+        adam, t = True, int(t_box[0])
+    elif optimizer == "sgd":
+        first, second, t_box = state, np.zeros_like(params), None
+        adam, t = False, 0
+    else:
+        raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}.")
+    for a in (params, grad, first, second):
+        if not (a.dtype == dtype and a.shape == params.shape and a.flags.writeable):
+            raise ValueError("params, grad and state must be writable, of one shape.")
+        if not a.flags.c_contiguous:
+            raise ValueError("params, grad and state must be contiguous.")
+    batch_size = int(batch_size)
+    sq_norms = np.zeros((-(-n // batch_size), n_layers), dtype)
+    exp_cap = float(_losses._exp_cap(dtype)) if loss_code == POISSON else 0.0
+    codes = _readonly(activation_codes, np.int64)
+    net = (params, grad, offsets, units, codes, _readonly(activation_alphas, float))
+    loss_spec = (int(loss_code), exp_cap, float(alpha_l2))
+    opt = (adam, _readonly(settings, np.float64), first, second, t)
+    data = (X, Y, w, nonzero, has_w)
+    order = _readonly(order, np.int64)
+    total, t = _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms)
+    if adam:
+        t_box[0] = t
+    return float(total) / n, sq_norms

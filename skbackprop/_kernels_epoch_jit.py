@@ -1,0 +1,372 @@
+"""The compiled loops of :mod:`skbackprop._kernels_epoch` (numba ``njit``).
+
+Kept in one module: numba's cache tracks the source file of each compiled
+function, not of the functions it calls, so compiled code that calls across
+modules could go stale when the callee's module changes. The Python side (which
+networks qualify, argument preparation, the public :func:`run_epoch`) is in
+:mod:`skbackprop._kernels_epoch`.
+"""
+
+import math
+
+import numpy as np
+
+from . import activations as _act
+
+try:
+    import numba
+except ImportError:  # pragma: no cover - numba is in the test extra
+    numba = None
+
+#: Whether numba is installed (the compiled epoch can run).
+AVAILABLE = numba is not None
+
+# Hidden activations θ.
+IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, GELU = range(8)
+# Losses with their output activation (link).
+SQUARED_ERROR, BINARY_LOG_LOSS, SOFTMAX_LOG_LOSS, POISSON = range(4)
+
+# GELU's constants, exactly the float64 values activations.py casts to the dtype.
+_SQRT_HALF = float(_act._SQRT_HALF)
+_INV_SQRT_2PI = float(_act._INV_SQRT_2PI)
+_LN2 = float(np.log(2.0))  # numpy's NPY_LOGE2 in logaddexp(0, s)
+
+
+def _njit(func=None, inline="never"):
+    # error_model="numpy": x / 0 gives inf or NaN as in numpy, with no check for
+    # ZeroDivisionError (which would also keep loops from vectorizing).
+    if func is None:
+        return lambda f: _njit(f, inline)
+    if not AVAILABLE:
+        return func
+    options = dict(cache=True, fastmath=False, error_model="numpy", inline=inline)
+    return numba.njit(**options)(func)
+
+
+# ----------------------------------------------------------- elementwise pieces
+# ``dt`` is the arrays' scalar type: ``dt(c)`` casts a constant as numpy does.
+@_njit
+def _expit(s, dt):
+    # scipy.special.expit's formula; e^{-s} = inf for very negative s gives 0.
+    return dt(1) / (dt(1) + math.exp(-s))
+
+
+@_njit
+def _gelu_cdf(s, dt):
+    # Φ(s) = ½(1 + erf(s/√2)); scipy's erf computes float32 in float64.
+    return dt(0.5) * (dt(1) + dt(math.erf(float(s * dt(_SQRT_HALF)))))
+
+
+@_njit(inline="always")
+def _forward(code, alpha, s, dt):
+    """``o = θ(s)`` for one entry."""
+    if code == LOGISTIC:
+        return _expit(s, dt)
+    if code == TANH:
+        return math.tanh(s)
+    if code == RELU:
+        return dt(0) if s < 0 else s  # np.maximum: NaN stays NaN
+    if code == LEAKY_RELU:
+        return s if s >= 0 else s * dt(alpha)
+    if code == ELU:
+        return s if s > 0 else math.expm1(s) * dt(alpha)
+    if code == SOFTPLUS:
+        # numpy's logaddexp(0, s).
+        if s == 0:
+            return dt(_LN2)
+        if -s > 0:
+            return math.log1p(math.exp(s))
+        if -s <= 0:
+            return s + math.log1p(math.exp(-s))
+        return -s  # NaN
+    if code == GELU:
+        return s * _gelu_cdf(s, dt)
+    return s  # IDENTITY
+
+
+@_njit
+def _backward(code, alpha, g, s, o, dt):
+    """``g ⊙ θ'(s)`` for one entry, ``g`` being ``(W δ)`` of the layer above."""
+    if code == LOGISTIC:
+        return g * o * (dt(1) - o)
+    if code == TANH:
+        return g * (dt(1) - o * o)
+    if code == RELU:
+        # np.sign(o) with o >= 0 (or NaN).
+        return g * (dt(1) if o > 0 else (dt(0) if o == 0 else o))
+    if code == LEAKY_RELU:
+        return g * (dt(1) if s >= 0 else dt(alpha))
+    if code == ELU:
+        return g * (dt(1) if s > 0 else o + dt(alpha))
+    if code == SOFTPLUS:
+        return g * _expit(s, dt)
+    if code == GELU:
+        sc = s  # np.clip(s, -40, 40), NaN kept
+        if sc < -40:
+            sc = dt(-40)
+        elif sc > 40:
+            sc = dt(40)
+        pdf = math.exp(dt(-0.5) * sc * sc) * dt(_INV_SQRT_2PI)
+        return g * (_gelu_cdf(s, dt) + sc * pdf)
+    return g  # IDENTITY
+
+
+@_njit
+def _clip_eps(p, eps, dt):
+    # np.minimum(np.maximum(p, eps), 1 - eps), NaN kept.
+    one_m = dt(1) - eps
+    q = eps if p < eps else p
+    return one_m if q > one_m else q
+
+
+@_njit
+def _xlogy(x, y, dt):
+    # scipy's xlogy (float32 computed in float64).
+    if x == 0 and not np.isnan(y):
+        return dt(0)
+    return dt(float(x) * math.log(float(y)))
+
+
+# ------------------------------------------------------------------ one batch
+@_njit
+def _link(code, S, P, m, k, exp_cap, dt):
+    """Output activation: ``P = link(S)`` for the ``m`` rows of the batch."""
+    for r in range(m):
+        if code == SOFTMAX_LOG_LOSS:
+            top = S[r, 0]
+            for j in range(1, k):
+                if S[r, j] > top or np.isnan(S[r, j]):  # np.maximum: NaN wins
+                    top = S[r, j]
+            total = dt(0)
+            for j in range(k):
+                P[r, j] = math.exp(S[r, j] - top)
+                total += P[r, j]
+            for j in range(k):
+                P[r, j] /= total
+        else:
+            for j in range(k):
+                s = S[r, j]
+                if code == BINARY_LOG_LOSS:
+                    P[r, j] = _expit(s, dt)
+                elif code == POISSON:
+                    P[r, j] = math.exp(dt(exp_cap) if s > exp_cap else s)
+                else:
+                    P[r, j] = s
+
+
+@_njit
+def _loss_value(code, Y, P, w, has_w, m, k, w_sum, dt):
+    """Return the batch loss (no L2) as ``Loss.value`` computes it, in float64."""
+    eps = dt(np.finfo(P.dtype).eps)
+    if code == POISSON:
+        # Weighted mean per output in the dtype, summed over outputs, then float.
+        total = dt(0)
+        for j in range(k):
+            col = dt(0)
+            for r in range(m):
+                p, y = P[r, j], Y[r, j]
+                dev = _xlogy(y, y / p, dt) - y + p
+                col += w[r] * dev if has_w else dev
+            total += col / (dt(w_sum) if has_w else dt(m))
+        return float(total)
+    total = dt(0)
+    for j in range(k):
+        col = dt(0)  # sample_weight @ values: one column at a time
+        for r in range(m):
+            p, y = P[r, j], Y[r, j]
+            if code == SQUARED_ERROR:
+                e = (y - p) * (y - p)
+            elif code == BINARY_LOG_LOSS:
+                e = math.log(_clip_eps(p if y > 0.5 else dt(1) - p, eps, dt))
+            else:  # SOFTMAX_LOG_LOSS
+                e = math.log(_clip_eps(p, eps, dt)) * y
+            col += w[r] * e if has_w else e
+        total += col
+    value = float(total) / (w_sum if has_w else m)
+    return 0.5 * value if code == SQUARED_ERROR else -value
+
+
+@_njit
+def _sum_squares(a, lo, hi):
+    """``Σ a[lo:hi]²`` in the dtype, with four partial sums (as BLAS dot kernels).
+
+    Independent partial sums run at vector speed without ``fastmath``; the order
+    differs from numpy's dot only by rounding.
+    """
+    dt = a.dtype.type
+    s0, s1, s2, s3 = dt(0), dt(0), dt(0), dt(0)
+    end = lo + (hi - lo) // 4 * 4
+    for i in range(lo, end, 4):
+        s0 += a[i] * a[i]
+        s1 += a[i + 1] * a[i + 1]
+        s2 += a[i + 2] * a[i + 2]
+        s3 += a[i + 3] * a[i + 3]
+    for i in range(end, hi):
+        s0 += a[i] * a[i]
+    return (s0 + s1) + (s2 + s3)
+
+
+@_njit
+def _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2):
+    """``Network.loss_gradient`` on the batch in ``O[0]``; ``grad`` gets G."""
+    S, O, D, T, Yb, wb = bufs
+    params, grad, offsets, units, codes, alphas = net
+    dt = params.dtype.type
+    L = units.shape[0] - 1
+    # Forward: s^(l) = W^(l) o^(l-1), in rows S[l] = O[l-1] @ coefs + intercepts
+    # (the products summed first, then the intercept, as numpy).
+    for l in range(1, L + 1):
+        n_in, n_out = units[l - 1], units[l]
+        coef = params[offsets[l - 1] : offsets[l]].reshape((n_in, n_out))
+        intercept = params[offsets[L + l - 1] : offsets[L + l]]
+        for r in range(m):
+            s_row, o_row = S[l, r], O[l - 1, r]
+            for j in range(n_out):
+                s_row[j] = 0
+            for i in range(n_in):
+                o, w_row = o_row[i], coef[i]
+                for j in range(n_out):
+                    s_row[j] += o * w_row[j]
+            for j in range(n_out):
+                s_row[j] += intercept[j]
+            if l < L:
+                for j in range(n_out):
+                    O[l, r, j] = _forward(codes[l - 1], alphas[l - 1], s_row[j], dt)
+    k = units[L]
+    _link(loss, S[L], O[L], m, k, exp_cap, dt)
+    acc = dt(0)
+    for r in range(m if has_w else 0):
+        acc += wb[r]
+    w_sum = float(acc) if has_w else float(m)
+    value = _loss_value(loss, Yb, O[L], wb, has_w, m, k, w_sum, dt)
+    n_coef = offsets[L]
+    if alpha_l2 != 0:
+        value += 0.5 * alpha_l2 * float(_sum_squares(params, 0, n_coef)) / w_sum
+
+    # Base case δ^(L) = (p - y) · w / Σw.
+    for r in range(m):
+        for j in range(k):
+            d = O[L, r, j] - Yb[r, j]
+            if has_w:
+                d *= wb[r]
+            D[L, r, j] = d / dt(w_sum)
+    for l in range(L, 0, -1):
+        n_in, n_out = units[l - 1], units[l]
+        G = grad[offsets[l - 1] : offsets[l]].reshape((n_in, n_out))
+        g_intercept = grad[offsets[L + l - 1] : offsets[L + l]]
+        # G^(l) = δ^(l) o^(l-1)ᵀ: in rows, O[l-1]ᵀ D; intercepts: D summed over rows.
+        for i in range(n_in):
+            for j in range(n_out):
+                G[i, j] = 0
+        for j in range(n_out):
+            g_intercept[j] = D[l, 0, j]
+        for r in range(m):
+            d_row, o_row = D[l, r], O[l - 1, r]
+            for i in range(n_in):
+                o, g_row = o_row[i], G[i]
+                for j in range(n_out):
+                    g_row[j] += o * d_row[j]
+            for j in range(n_out if r > 0 else 0):
+                g_intercept[j] += d_row[j]
+        if l == 1:
+            break
+        # δ^(l-1) = (W^(l)ᵀ δ^(l)) ⊙ θ'(s^(l-1)): in rows (D @ coefs.T) * θ'. Each
+        # sum runs over j in order; Wᵀ copied to T makes the inner loop contiguous.
+        coef = params[offsets[l - 1] : offsets[l]].reshape((n_in, n_out))
+        for i in range(n_in):
+            for j in range(n_out):
+                T[j, i] = coef[i, j]
+        code, alpha = codes[l - 2], alphas[l - 2]
+        for r in range(m):
+            d_row, g_row = D[l, r], D[l - 1, r]
+            for i in range(n_in):
+                g_row[i] = 0
+            for j in range(n_out):
+                d, t_row = d_row[j], T[j]
+                for i in range(n_in):
+                    g_row[i] += d * t_row[i]
+            s_row, o_row = S[l - 1, r], O[l - 1, r]
+            for i in range(n_in):
+                g_row[i] = _backward(code, alpha, g_row[i], s_row[i], o_row[i], dt)
+    if alpha_l2 != 0:
+        scale = dt(alpha_l2 / w_sum)
+        for i in range(n_coef):
+            grad[i] += params[i] * scale
+    return value
+
+
+# --------------------------------------------------------------- the optimizers
+@_njit
+def _sgd_step(params, grad, velocity, settings):
+    """``SGD.update``: ``v ← μ v - η g``; the step is v, or ``μ v - η g`` (Nesterov)."""
+    dt = params.dtype.type
+    rate, mu, nesterov = dt(settings[0]), dt(settings[1]), settings[2] != 0
+    for i in range(params.shape[0]):
+        step = grad[i] * rate
+        velocity[i] = velocity[i] * mu - step
+        params[i] += velocity[i] * mu - step if nesterov else velocity[i]
+
+
+@_njit
+def _adam_step(params, grad, m, v, t, settings):
+    """``Adam.update`` at step ``t``: moments, then ``params += -η_t m / (√v + ε)``."""
+    dt = params.dtype.type
+    lr_init, b1, b2, eps = settings[0], settings[1], settings[2], settings[3]
+    # η_t = lr_init * sqrt(1 - b2**t) / (1 - b1**t) in float64, as in Python.
+    lr_t = lr_init * math.sqrt(1.0 - math.pow(b2, float(t)))
+    lr_t /= 1.0 - math.pow(b1, float(t))
+    db1, c1, db2, c2 = dt(b1), dt(1.0 - b1), dt(b2), dt(1.0 - b2)
+    neg_lr, deps = dt(-lr_t), dt(eps)
+    for i in range(params.shape[0]):
+        m[i] = m[i] * db1 + grad[i] * c1
+        v[i] = v[i] * db2 + grad[i] * grad[i] * c2
+    for i in range(params.shape[0]):  # a loop of its own: it vectorizes
+        params[i] += m[i] * neg_lr / (math.sqrt(v[i]) + deps)
+
+
+# ------------------------------------------------------------------- the epoch
+@_njit
+def _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms):
+    """Every batch of one epoch; return (Σ batch loss · rows, Adam's step count)."""
+    X, Y, w, nonzero, has_w = data
+    params, grad, offsets, units = net[0], net[1], net[2], net[3]
+    loss, exp_cap, alpha_l2 = loss_spec
+    adam, settings, state1, state2, t = opt
+    n, L = X.shape[0], units.shape[0] - 1
+    # Scratch for one batch, reused by every batch: signals S, outputs O, deltas D
+    # per layer; T for a transposed weight matrix; targets and weights.
+    rows, width, dtype = min(batch_size, n), units.max(), X.dtype
+    S = np.zeros((L + 1, rows, width), dtype)
+    O = np.zeros((L + 1, rows, width), dtype)
+    D = np.zeros((L + 1, rows, width), dtype)
+    T = np.zeros((width, width), dtype)
+    Yb, wb = np.zeros((rows, units[L]), dtype), np.zeros(rows, dtype)
+    bufs = (S, O, D, T, Yb, wb)
+    total = 0.0
+    for batch in range(sq_norms.shape[0]):
+        start = batch * batch_size
+        m = min(batch_size, n - start)
+        # All weights zero: no loss, no step, norms 0 (never a division by Σw = 0).
+        active = not has_w
+        for r in range(m if has_w else 0):
+            active = active or nonzero[order[start + r]]
+        if not active:
+            continue
+        for r in range(m):
+            row = order[start + r]
+            for i in range(units[0]):
+                O[0, r, i] = X[row, i]
+            for j in range(units[L]):
+                Yb[r, j] = Y[row, j]
+            if has_w:
+                wb[r] = w[row]
+        value = _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2)
+        total += value * m
+        for l in range(L):
+            sq_norms[batch, l] = _sum_squares(grad, offsets[l], offsets[l + 1])
+        if adam:
+            t += 1
+            _adam_step(params, grad, state1, state2, t, settings)
+        else:
+            _sgd_step(params, grad, state1, settings)
+    return total, t

@@ -1,0 +1,402 @@
+"""The compiled epoch (numba) against the numpy path, step for step.
+
+The reference replicates ``TrainingMixin._run_epoch``'s loop over the generic numpy
+code (``Network.loss_gradient``, ``coef_grad_sq_norms``, ``SGD.update`` /
+``Adam.update``) with the kernels turned off, so these tests keep checking the
+kernel against numpy after ``_run_epoch`` itself starts calling the kernel.
+"""
+
+import contextlib
+
+import numba  # noqa: F401  (numba is in the test extra: fail, do not skip, without it)
+import numpy as np
+import pytest
+from sklearn.utils import gen_batches
+
+from skbackprop import _kernels_epoch as K
+from skbackprop.activations import (
+    ELU,
+    GELU,
+    Identity,
+    LeakyReLU,
+    Logistic,
+    PReLU,
+    ReLU,
+    Softplus,
+    Tanh,
+)
+from skbackprop.losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
+from skbackprop.network import Network
+from skbackprop.optimizers import SGD, Adam
+
+ACTIVATIONS = {
+    "identity": Identity,
+    "logistic": Logistic,
+    "tanh": Tanh,
+    "relu": ReLU,
+    "leaky_relu": lambda: LeakyReLU(0.1),
+    "elu": lambda: ELU(0.7),
+    "softplus": Softplus,
+    "gelu": GELU,
+}
+LOSSES = {
+    "squared": SquaredError,
+    "binary": BinaryLogLoss,
+    "softmax": SoftmaxLogLoss,
+    "poisson": PoissonLoss,
+}
+OPTIMIZERS = {
+    "sgd": dict(momentum=0.0, nesterov=False),
+    "sgd_momentum": dict(momentum=0.9, nesterov=False),
+    "sgd_nesterov": dict(momentum=0.9, nesterov=True),
+    "adam": {},
+}
+ALPHA = 1e-2
+
+
+def _problem(act, loss, dtype, n, seed=0, hidden=(6, 5), n_features=4):
+    """A network with random weights, data, targets of the loss's kind, weights."""
+    rng = np.random.default_rng(seed)
+    k = 3
+    units = [n_features, *hidden, k]
+    net = Network(units, [ACTIVATIONS[act]() for _ in hidden], LOSSES[loss](), dtype)
+    net.params[...] = rng.normal(scale=0.5, size=net.params.size)
+    X = rng.normal(size=(n, n_features)).astype(dtype)
+    if loss == "squared":
+        Y = rng.normal(size=(n, k))
+    elif loss == "binary":
+        Y = rng.integers(0, 2, size=(n, k))
+    elif loss == "softmax":
+        Y = np.eye(k)[rng.integers(0, k, n)]
+    else:
+        Y = rng.poisson(1.5, size=(n, k))
+    sw = rng.uniform(0.2, 3.0, n).astype(dtype)
+    return net, X, Y.astype(dtype), sw
+
+
+def _optimizer(name, net, lr):
+    if name == "adam":
+        return Adam(net.params.size, net.dtype, learning_rate_init=lr)
+    return SGD(net.params.size, net.dtype, learning_rate_init=lr, **OPTIMIZERS[name])
+
+
+def _generic_numpy():
+    """Context in which the network and optimizers run their generic numpy code."""
+    try:
+        from skbackprop._config import config_context
+    except ImportError:  # no config module: no kernels to turn off
+        return contextlib.nullcontext()
+    return config_context(kernels=False)
+
+
+def _numpy_epoch(net, opt, X, Y, sw, order, batch_size, alpha):
+    """``_run_epoch``'s loop over the numpy code; (loss, per-batch squared norms)."""
+    with _generic_numpy():
+        return _numpy_loop(net, opt, X, Y, sw, order, batch_size, alpha)
+
+
+def _numpy_loop(net, opt, X, Y, sw, order, batch_size, alpha):
+    n = X.shape[0]
+    batches = list(gen_batches(n, batch_size))
+    sq_norms = np.zeros((len(batches), len(net.coefs)), dtype=net.dtype)
+    total = 0.0
+    for b, batch in enumerate(batches):
+        idx = order[batch]
+        m = batch.stop - batch.start
+        if sw is not None and not sw[idx].any():
+            continue
+        swb = None if sw is None else sw.take(idx)
+        Xb, Yb = X.take(idx, axis=0), Y.take(idx, axis=0)
+        total += net.loss_gradient(Xb, Yb, swb, alpha) * m
+        net.coef_grad_sq_norms(sq_norms[b])
+        opt.update(net.params, net.grad)
+    return float(total) / n, sq_norms
+
+
+def _kernel_epoch(net, opt, X, Y, sw, order, batch_size, alpha):
+    codes, alphas, loss = K.network_codes(net)
+    if isinstance(opt, Adam):
+        t = np.array([opt.t], dtype=np.int64)
+        state = (opt.m, opt.v, t)
+        settings = (opt.learning_rate_init, opt.beta_1, opt.beta_2, opt.epsilon)
+        name = "adam"
+    else:
+        state, name = opt.velocity, "sgd"
+        settings = (opt.learning_rate, opt.momentum, opt.nesterov)
+    out = K.run_epoch(
+        X,
+        Y,
+        sw,
+        order,
+        batch_size,
+        net.params,
+        net._offsets,
+        net.layer_units,
+        codes,
+        alphas,
+        loss,
+        alpha,
+        name,
+        state,
+        settings,
+        grad=net.grad,
+    )
+    if name == "adam":
+        opt.t = int(t[0])
+    return out
+
+
+def _twins(act, loss, opt_name, dtype, n, lr, seed=0):
+    """The same network and optimizer twice (numpy, kernel) and the data."""
+    net, X, Y, sw = _problem(act, loss, dtype, n, seed)
+    net2, *_ = _problem(act, loss, dtype, n, seed)
+    return (
+        (net, _optimizer(opt_name, net, lr)),
+        (net2, _optimizer(opt_name, net2, lr)),
+        X,
+        Y,
+        sw,
+    )
+
+
+def _state(opt):
+    if isinstance(opt, Adam):
+        return [opt.m, opt.v]
+    return [opt.velocity]
+
+
+def _assert_same(ref, got, rtol, atol):
+    (net, opt, loss, sq), (net2, opt2, loss2, sq2) = ref, got
+    np.testing.assert_allclose(loss2, loss, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(sq2, sq, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(net2.params, net.params, rtol=rtol, atol=atol)
+    np.testing.assert_allclose(net2.grad, net.grad, rtol=rtol, atol=atol)
+    for a, b in zip(_state(opt2), _state(opt), strict=True):
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+    if isinstance(opt, Adam):
+        assert opt2.t == opt.t
+
+
+def _run_both(
+    act,
+    loss,
+    opt_name,
+    dtype,
+    n,
+    batch_size,
+    weighted,
+    lr=0.1,
+    seed=0,
+    order=None,
+    alpha=ALPHA,
+):
+    (net, opt), (net2, opt2), X, Y, sw = _twins(act, loss, opt_name, dtype, n, lr, seed)
+    sw = sw if weighted else None
+    if order is None:
+        order = np.random.default_rng(seed + 1).permutation(n)
+    loss_ref, sq_ref = _numpy_epoch(net, opt, X, Y, sw, order, batch_size, alpha)
+    loss_k, sq_k = _kernel_epoch(net2, opt2, X, Y, sw, order, batch_size, alpha)
+    assert sq_k.dtype == sq_ref.dtype and sq_k.shape == sq_ref.shape
+    return (net, opt, loss_ref, sq_ref), (net2, opt2, loss_k, sq_k)
+
+
+@pytest.mark.parametrize("opt_name", list(OPTIMIZERS))
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+def test_one_step_float64(act, loss, opt_name):
+    for weighted in (False, True):
+        ref, got = _run_both(act, loss, opt_name, np.float64, 9, 9, weighted)
+        _assert_same(ref, got, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_nesterov", "adam"])
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("act", list(ACTIVATIONS))
+def test_one_step_float32(act, loss, opt_name):
+    for weighted in (False, True):
+        ref, got = _run_both(act, loss, opt_name, np.float32, 9, 9, weighted)
+        _assert_same(ref, got, rtol=2e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 32])
+@pytest.mark.parametrize("loss", list(LOSSES))
+@pytest.mark.parametrize("act", ["tanh", "relu", "gelu", "elu"])
+def test_epoch_sgd(act, loss, batch_size):
+    for weighted in (False, True):
+        ref, got = _run_both(act, loss, "sgd", np.float64, 100, batch_size, weighted)
+        _assert_same(ref, got, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [1, 7, 32])
+@pytest.mark.parametrize("act", ["logistic", "softplus", "leaky_relu", "identity"])
+def test_epoch_adam(act, batch_size):
+    # A few Adam steps: 40 rows.
+    for loss in LOSSES:
+        ref, got = _run_both(act, loss, "adam", np.float64, 40, batch_size, True, 0.01)
+        _assert_same(ref, got, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_momentum", "sgd_nesterov"])
+def test_epoch_momentum(opt_name):
+    ref, got = _run_both("tanh", "softmax", opt_name, np.float64, 60, 7, True, 0.05)
+    _assert_same(ref, got, rtol=1e-9, atol=1e-11)
+
+
+def test_epoch_float32():
+    ref, got = _run_both("tanh", "softmax", "sgd_nesterov", np.float32, 64, 16, False)
+    _assert_same(ref, got, rtol=1e-5, atol=1e-6)
+
+
+def test_unshuffled_and_no_penalty():
+    ref, got = _run_both(
+        "relu", "squared", "sgd", np.float64, 30, 4, False, order=np.arange(30), alpha=0
+    )
+    _assert_same(ref, got, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("opt_name", ["sgd_nesterov", "adam"])
+def test_zero_weight_batches_skipped(opt_name):
+    (net, opt), (net2, opt2), X, Y, sw = _twins(
+        "tanh", "softmax", opt_name, np.float64, 18, 0.1
+    )
+    order = np.random.default_rng(3).permutation(18)
+    sw[order[4:8]] = 0  # batch 1 of size 4: all weights zero
+    sw[order[16:]] = 0  # the last, smaller batch (2 rows) too
+    sw[order[9]] = 0  # one zero weight in an active batch
+    loss_ref, sq_ref = _numpy_epoch(net, opt, X, Y, sw, order, 4, ALPHA)
+    loss_k, sq_k = _kernel_epoch(net2, opt2, X, Y, sw, order, 4, ALPHA)
+    assert np.all(sq_k[1] == 0) and np.all(sq_k[4] == 0) and np.all(sq_k[[0, 2, 3]] > 0)
+    _assert_same((net, opt, loss_ref, sq_ref), (net2, opt2, loss_k, sq_k), 1e-12, 1e-14)
+    if opt_name == "adam":
+        assert opt2.t == 3  # three steps: skipped batches do not count
+
+
+def test_all_weights_zero():
+    net, X, Y, sw = _problem("tanh", "softmax", np.float64, 10)
+    before = net.params.copy()
+    opt = _optimizer("adam", net, 0.1)
+    loss, sq = _kernel_epoch(net, opt, X, Y, np.zeros(10), np.arange(10), 3, ALPHA)
+    assert loss == 0.0 and np.all(sq == 0) and opt.t == 0
+    np.testing.assert_array_equal(net.params, before)
+
+
+def test_sw_host_decides_skipping():
+    # Host weights decide which batches are skipped (as _run_epoch's sw_host).
+    net, X, Y, sw = _problem("tanh", "squared", np.float64, 8)
+    v = np.zeros_like(net.params)
+    codes, alphas, loss = K.network_codes(net)
+    host = np.ones(8)
+    host[:4] = 0
+    _, sq = K.run_epoch(
+        X,
+        Y,
+        sw,
+        np.arange(8),
+        4,
+        net.params,
+        net._offsets,
+        net.layer_units,
+        codes,
+        alphas,
+        loss,
+        0.0,
+        "sgd",
+        v,
+        (0.1, 0.0, False),
+        sw_host=host,
+    )
+    assert np.all(sq[0] == 0) and np.all(sq[1] > 0)
+
+
+def test_grad_holds_last_gradient():
+    (net, opt), (net2, opt2), X, Y, sw = _twins(
+        "elu", "poisson", "sgd", np.float64, 10, 0.1
+    )
+    order = np.arange(10)
+    _numpy_epoch(net, opt, X, Y, sw, order, 3, ALPHA)
+    codes, alphas, loss = K.network_codes(net2)
+    K.run_epoch(
+        X,
+        Y,
+        sw,
+        order,
+        3,
+        net2.params,
+        net2._offsets,
+        net2.layer_units,
+        codes,
+        alphas,
+        loss,
+        ALPHA,
+        "sgd",
+        opt2.velocity,
+        (0.1, 0.0, False),
+        grad=net2.grad,
+    )
+    np.testing.assert_allclose(net2.grad, net.grad, rtol=1e-12, atol=1e-14)
+
+
+def test_codes():
+    assert K.activation_code(Tanh()) == (K.TANH, 0.0)
+    assert K.activation_code(LeakyReLU(0.2)) == (K.LEAKY_RELU, 0.2)
+    assert K.activation_code(ELU(2)) == (K.ELU, 2.0)
+    assert K.activation_code(PReLU()) is None
+
+    class MyTanh(Tanh):
+        pass
+
+    assert K.activation_code(MyTanh()) is None
+    assert K.loss_code(SoftmaxLogLoss()) == K.SOFTMAX_LOG_LOSS
+    assert K.loss_code(type("L", (SquaredError,), {})()) is None
+    codes = {K.activation_code(cls())[0] for cls in ACTIVATIONS.values()}
+    assert codes == set(range(8))
+    net = Network([2, 3, 1], [PReLU()], SquaredError(), np.float64)
+    assert K.network_codes(net) is None
+
+
+def test_without_numba(monkeypatch):
+    monkeypatch.setattr(K, "AVAILABLE", False)
+    with pytest.raises(ImportError, match="numba"):
+        K.run_epoch(*[None] * 15)
+
+
+def test_read_only_data_shares_the_kernel():
+    # Read-only inputs (joblib memmaps) must not compile another kernel.
+    (net, opt), (net2, opt2), X, Y, sw = _twins(
+        "relu", "binary", "sgd", np.float64, 12, 0.1
+    )
+    order = np.arange(12)
+    _kernel_epoch(net, opt, X, Y, sw, order, 5, ALPHA)
+    n_kernels = len(K._epoch.signatures)
+    for a in (X, Y, sw, order):
+        a.flags.writeable = False
+    _kernel_epoch(net2, opt2, X, Y, sw, order, 5, ALPHA)
+    assert len(K._epoch.signatures) == n_kernels
+    np.testing.assert_array_equal(net2.params, net.params)
+
+
+def test_bad_state_rejected():
+    net, X, Y, sw = _problem("tanh", "squared", np.float64, 8)
+    codes, alphas, loss = K.network_codes(net)
+    args = (X, Y, None, np.arange(8), 4, net.params, net._offsets, net.layer_units)
+    args += (codes, alphas, loss, 0.0)
+    with pytest.raises(ValueError, match="state"):
+        K.run_epoch(*args, "sgd", np.zeros(3), (0.1, 0.0, False))
+    with pytest.raises(ValueError, match="optimizer"):
+        K.run_epoch(*args, "rmsprop", np.zeros_like(net.params), (0.1, 0.0, False))
+
+
+@pytest.mark.parametrize("act", ["relu", "tanh"])
+@pytest.mark.parametrize("loss", ["squared", "poisson"])
+def test_divergence_as_numpy(act, loss):
+    # Overflowing steps give inf/NaN where numpy does (numpy's error model: no
+    # ZeroDivisionError, no exception).
+    (net, opt), (net2, opt2), X, Y, sw = _twins(
+        act, loss, "sgd_nesterov", np.float64, 40, 1e4
+    )
+    X = X * 1e3
+    with np.errstate(all="ignore"):
+        loss_ref, _ = _numpy_epoch(net, opt, X, Y, sw, np.arange(40), 4, ALPHA)
+    loss_k, _ = _kernel_epoch(net2, opt2, X, Y, sw, np.arange(40), 4, ALPHA)
+    assert np.isfinite(loss_k) == np.isfinite(loss_ref)
+    np.testing.assert_array_equal(np.isfinite(net2.params), np.isfinite(net.params))
