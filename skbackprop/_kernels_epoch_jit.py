@@ -57,13 +57,27 @@ def _gelu_cdf(s, dt):
     return dt(0.5) * (dt(1) + dt(math.erf(float(s * dt(_SQRT_HALF)))))
 
 
+@_njit
+def _tanh(s, dt):
+    # tanh(|s|) = e / (e + 2) with e = expm1(2|s|): within an ulp or two of numpy's
+    # tanh and about 1.6x faster than the C library's (W3 spends half its time
+    # here). tanh(20) rounds to 1 in both dtypes; NaN stays NaN.
+    a = abs(s)
+    if a > dt(20):
+        r = dt(1)
+    else:
+        e = math.expm1(dt(2) * a)
+        r = e / (e + dt(2))
+    return dt(math.copysign(r, s))  # tanh(-0.0) = -0.0, as numpy gives
+
+
 @_njit(inline="always")
 def _forward(code, alpha, s, dt):
     """``o = θ(s)`` for one entry."""
     if code == LOGISTIC:
         return _expit(s, dt)
     if code == TANH:
-        return math.tanh(s)
+        return _tanh(s, dt)
     if code == RELU:
         return dt(0) if s < 0 else s  # np.maximum: NaN stays NaN
     if code == LEAKY_RELU:
