@@ -59,6 +59,7 @@ IDENTITY, LOGISTIC, TANH, RELU = 0, 1, 2, 3
 FUSED_CODES = {Identity: IDENTITY, Logistic: LOGISTIC, Tanh: TANH, ReLU: RELU}
 
 _NO_LAYERS = np.zeros(1, dtype=np.int64)  # coefficient bounds without layers
+_NO_NORMS = np.empty(0)  # their (empty) norms
 
 
 def _check(*arrays):
@@ -83,7 +84,9 @@ def _l2_args(params, l2_scale, coef_bounds, sq_norms):
         raise ValueError("l2_scale and sq_norms need coef_bounds")
     bounds = np.asarray(bounds, dtype=np.int64)
     if sq_norms is None:
-        sq_norms = np.empty(len(bounds) - 1)
+        # Without layers (the optimizers' per-batch call) nothing is written:
+        # a shared empty array, no allocation per batch.
+        sq_norms = _NO_NORMS if len(bounds) == 1 else np.empty(len(bounds) - 1)
     elif len(sq_norms) != len(bounds) - 1:
         raise ValueError("sq_norms needs one entry per coefficient layer")
     scale = params.dtype.type(0.0 if l2_scale is None else l2_scale)
