@@ -11,12 +11,12 @@ estimator classes supply the data handling.
 import time
 
 import numpy as np
-import scipy.sparse as sp
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import gen_batches, shuffle
+from sklearn.utils import shuffle
 
 from . import _config, _xp
+from ._batches import iter_batches
 from ._split import _train_validation_split
 from ._utils import (
     _callbacks,
@@ -338,51 +338,25 @@ class TrainingMixin:
         compiled = self._compiled_epoch(net, optimizer, train, order, batch_size)
         if compiled is not None:
             return compiled
-        X, Y, sw, sw_host = train
-        xp = net.xp
-        n = X.shape[0]
-        dense = not sp.issparse(X)
-        total = 0.0
-        alpha = float(self.alpha)
-        batches = list(gen_batches(n, batch_size))
-        sq_norms = np.zeros(
-            (len(batches), len(net.coefs)), dtype=_xp.numpy_dtype(net.dtype)
-        )
+        xp, n = net.xp, train[0].shape[0]
+        total, alpha = 0.0, float(self.alpha)
+        n_batches = -(-n // batch_size)
+        sq_norms = np.zeros((n_batches, len(net.coefs)), _xp.numpy_dtype(net.dtype))
         device_norms = []
-        # Shuffled numpy batches are gathered into reused buffers (sliced for the
-        # last, smaller batch); unshuffled ones are views.
-        if self.shuffle and xp is not np:
-            order_x = xp.asarray(order, device=net.device)
-        elif self.shuffle and dense:
-            xbuf = np.empty((batch_size, X.shape[1]), dtype=X.dtype)
-            ybuf = np.empty((batch_size, Y.shape[1]), dtype=Y.dtype)
-            wbuf = None if sw is None else np.empty(batch_size, dtype=sw.dtype)
-        for b, batch in enumerate(batches):
-            m = batch.stop - batch.start
-            if sw_host is not None and not sw_host[order[batch]].any():
-                # All weights zero: the batch has no loss and no gradient, as if
-                # its rows were removed, so no step (and no division by Σw = 0).
+        # With the compiled kernels, the optimizer's pass also adds the L2 term to
+        # the gradient and takes its norms: two passes over the weights fewer.
+        fold = xp is np and optimizer.folds()
+        bounds = np.asarray(net._offsets[: len(net.coefs) + 1], dtype=np.int64)
+        batches = iter_batches(train, order, batch_size, self.shuffle, xp, net.device)
+        for b, m, Xb, Yb, swb in batches:
+            total += net.loss_gradient(Xb, Yb, swb, alpha, l2_gradient=not fold) * m
+            if fold:
+                # α/Σw as loss_gradient would have scaled the coefficients.
+                sw_sum = m if swb is None else float(swb.sum())
+                l2 = dict(l2_scale=alpha / sw_sum if alpha else None)
+                norms = dict(coef_bounds=bounds, sq_norms=sq_norms[b])
+                optimizer.update(net.params, net.grad, fold=l2 | norms)
                 continue
-            if not self.shuffle and xp is not np:
-                Xb, Yb = X[batch, ...], Y[batch, ...]  # the standard's 2-D slicing
-                swb = None if sw is None else sw[batch]
-            elif not self.shuffle:
-                Xb, Yb = X[batch], Y[batch]
-                swb = None if sw is None else sw[batch]
-            elif xp is not np:
-                idx = order_x[batch]
-                Xb, Yb = _xp.take_rows(X, idx, xp), _xp.take_rows(Y, idx, xp)
-                swb = None if sw is None else _xp.take_rows(sw, idx, xp)
-            elif dense:
-                idx = order[batch]
-                Xb = X.take(idx, axis=0, out=xbuf[:m])
-                Yb = Y.take(idx, axis=0, out=ybuf[:m])
-                swb = None if sw is None else sw.take(idx, out=wbuf[:m])
-            else:
-                idx = order[batch]
-                Xb, Yb = X[idx], Y[idx]
-                swb = None if sw is None else sw[idx]
-            total += net.loss_gradient(Xb, Yb, swb, alpha) * m
             if xp is np:
                 net.coef_grad_sq_norms(sq_norms[b])
             else:

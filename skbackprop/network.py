@@ -351,7 +351,7 @@ class Network:
             S[i + 1], O[i + 1] = s, o
         return S, O
 
-    def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0):
+    def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0, l2_gradient=True):
         """Loss at the current parameters and its gradient (into :attr:`grad`).
 
         The objective is scikit-learn's: the weighted mean loss plus
@@ -367,6 +367,11 @@ class Network:
             Weights of the rows.
         alpha : float, default=0.0
             L2 penalty.
+        l2_gradient : bool, default=True
+            Add the penalty's gradient ``alpha / Σw · coefs`` to :attr:`grad`;
+            False leaves it to the compiled optimizer step, which adds it in
+            its own pass (:meth:`~skbackprop.optimizers.Optimizer.folds`). The
+            returned loss includes the penalty either way.
 
         Returns
         -------
@@ -435,7 +440,7 @@ class Network:
                     )
                     grad_o *= act.derivative(s, o, theta)
             D = grad_o
-        if alpha:
+        if alpha and l2_gradient:
             if xp is np:
                 np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
                 self.grad[: self.n_coef] += self._coef_tmp

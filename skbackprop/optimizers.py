@@ -98,7 +98,7 @@ class Optimizer:
         for name, value in settings.items():
             setattr(self, name, value)
 
-    def update(self, params, grad):
+    def update(self, params, grad, fold=None):
         """Update ``params`` in place from ``grad``.
 
         Parameters
@@ -107,8 +107,25 @@ class Optimizer:
             Flat parameters, modified in place.
         grad : ndarray of shape (n_params,)
             Their gradient.
+        fold : dict, default=None
+            Only where :meth:`folds` is True: the keyword arguments
+            ``l2_scale``, ``coef_bounds`` and ``sq_norms`` of the compiled
+            update (:func:`skbackprop._kernels_fused.sgd_update`), which then
+            also adds the L2 term to ``grad`` and writes the squared gradient
+            norms in the same pass.
         """
         raise NotImplementedError
+
+    def folds(self):
+        """Whether :meth:`update` can fold the L2 term and gradient norms in.
+
+        True for numpy SGD and Adam with the compiled kernels on.
+
+        Returns
+        -------
+        folds : bool
+        """
+        return getattr(self, "_tmp", None) is not None and _fused(self) is not None
 
     #: Names of the state arrays (momentum, moment estimates).
     _state = ()
@@ -219,12 +236,12 @@ class SGD(Optimizer):
         self._tmp = _buffer(n_params, dtype, xp)
         self._step = _buffer(n_params, dtype, xp)
 
-    def update(self, params, grad):  # noqa: D102
+    def update(self, params, grad, fold=None):  # noqa: D102
         v = self.velocity
         mu, lr = float(self.momentum), float(self.learning_rate)
         fused = _fused(self)
         if fused is not None:  # the same arithmetic, compiled, in one pass
-            fused.sgd_update(params, grad, v, lr, mu, self.nesterov)
+            fused.sgd_update(params, grad, v, lr, mu, self.nesterov, **(fold or {}))
             return
         # v ← μ v - η g ;  the step is v, or μ v - η g once more for Nesterov.
         tmp = _multiply(grad, lr, self._tmp)
@@ -308,7 +325,7 @@ class Adam(Optimizer):
         self._tmp = _buffer(n_params, dtype, xp)
         self._step = _buffer(n_params, dtype, xp)
 
-    def update(self, params, grad):  # noqa: D102
+    def update(self, params, grad, fold=None):  # noqa: D102
         self.t += 1
         b1, b2 = float(self.beta_1), float(self.beta_2)
         m, v = self.m, self.v
@@ -318,7 +335,15 @@ class Adam(Optimizer):
         fused = _fused(self)
         if fused is not None:  # the same arithmetic, compiled, in one pass
             fused.adam_update(
-                params, grad, m, v, b1, b2, self.learning_rate, float(self.epsilon)
+                params,
+                grad,
+                m,
+                v,
+                b1,
+                b2,
+                self.learning_rate,
+                float(self.epsilon),
+                **(fold or {}),
             )
             return
         # m ← β1 m + (1 - β1) g ;  v ← β2 v + (1 - β2) g²

@@ -12,6 +12,7 @@ from skbackprop import (
     get_config,
     set_config,
 )
+from skbackprop.network import Network
 
 X, y = make_classification(n_samples=120, n_features=8, n_classes=3,
                            n_informative=5, random_state=0)  # fmt: skip
@@ -72,3 +73,33 @@ def test_kernels_on_and_off_give_the_same_model(params):
 
 def test_public_names():
     assert {"set_config", "get_config", "config_context"} <= set(skbackprop.__all__)
+
+
+@pytest.mark.parametrize("solver", ["adam", "sgd"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_large_batches_fold_l2_and_norms_into_the_update(solver, weighted, monkeypatch):
+    """Batches over 64: the compiled update adds the L2 term and takes the norms.
+
+    The fused passes repeat numpy's arithmetic (the norms' sums only in another
+    order), so the weights are bitwise those of the numpy path.
+    """
+    est = dict(hidden_layer_sizes=(16, 8), activation="relu", solver=solver,
+               alpha=0.3, batch_size=100, max_iter=4, random_state=0,
+               nesterovs_momentum=True)  # fmt: skip
+    sw = np.random.default_rng(0).uniform(0.0, 2.0, len(y)) if weighted else None
+    calls = []
+    norms = Network.coef_grad_sq_norms
+    monkeypatch.setattr(Network, "coef_grad_sq_norms",
+                        lambda self, out=None: calls.append(1) or norms(self, out))
+    with config_context(kernels=True), pytest.warns(Warning):
+        on = BackpropClassifier(**est).fit(X, y, sample_weight=sw)
+    assert not calls  # the norms came from the compiled update
+    with config_context(kernels=False), pytest.warns(Warning):
+        off = BackpropClassifier(**est).fit(X, y, sample_weight=sw)
+    assert len(calls) == 4 * 2
+    for a, b in zip(on.coefs_ + on.intercepts_, off.coefs_ + off.intercepts_,
+                    strict=True):  # fmt: skip
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(on.loss_curve_, off.loss_curve_)
+    np.testing.assert_allclose(on.gradient_norms_, off.gradient_norms_, rtol=1e-13)
+    assert on.gradient_norms_.shape == (4, 3) and np.all(on.gradient_norms_ > 0)
