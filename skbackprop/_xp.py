@@ -264,6 +264,8 @@ def ravel(x):
 # namespaces use the standard's operators.
 def dot(a, b):
     """Return ``a @ b`` as an array, also for a scipy sparse ``a``."""
+    if type(a) is np.ndarray:  # the hot path first: no sparse type check
+        return a @ b
     if scipy.sparse.issparse(a):
         return np.asarray(a @ b)
     return a @ b
