@@ -24,7 +24,12 @@ from sklearn.utils.validation import check_is_fitted
 from . import _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
-from ._state import _STOCHASTIC_SOLVERS, StateMixin, _check_in_namespace
+from ._state import (
+    _STOCHASTIC_SOLVERS,
+    StateMixin,
+    _check_in_namespace,
+    _check_loss_in_namespace,
+)
 from ._training import TrainingMixin
 from ._utils import (
     _atomic,
@@ -195,6 +200,7 @@ class BaseBackprop(
         if xp is not np:
             for act in self.activations_:
                 _check_in_namespace(act, xp, device)
+            _check_loss_in_namespace(self._loss, xp, device)
         net = self._network(layer_units, dtype, xp, device)
         return net, X, Y, sample_weight, class_factor, first_pass
 

@@ -22,6 +22,7 @@ from .activations import (
     ParametricActivation,
     get_activation,
 )
+from .losses import BUILTIN_LOSSES
 
 _STOCHASTIC_SOLVERS = ("sgd", "adam")
 _REFIT = "refit with warm_start=False (or a new estimator) to change it"
@@ -93,6 +94,7 @@ class StateMixin:
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         self._loss = self._make_loss()
+        _check_loss_contract(self._loss)
         self.out_activation_ = self._loss.out_activation
         self.activations_ = self._resolve_activations(len(layer_units) - 2)
         rng = self._random_state
@@ -170,7 +172,7 @@ class StateMixin:
         old_params = list(self.activation_params_)
         self.activations_ = self._resolve_activations(len(layer_units) - 2, False)
         changed_acts = [
-            not _same_activation(new, old)
+            not _same_params(new, old)
             for new, old in zip(self.activations_, old_acts, strict=True)
         ]
         for act, changed in zip(self.activations_, changed_acts, strict=True):
@@ -190,8 +192,13 @@ class StateMixin:
         ]
         old_loss = self._loss
         self._loss = self._make_loss()
+        # A loss of another class, or with other parameters (HuberLoss's delta,
+        # QuantileLoss's quantile), is another objective.
+        changed_loss = not _same_params(self._loss, old_loss)
+        if changed_loss:
+            _check_loss_contract(self._loss)
         self.out_activation_ = self._loss.out_activation
-        changed = type(self._loss) is not type(old_loss) or any(changed_acts)
+        changed = changed_loss or any(changed_acts)
         if changed and getattr(self, "validation_scores_", None) is not None:
             # The best weights so far were scored with the old activations or
             # loss: they are no reference for the new network.
@@ -201,10 +208,15 @@ class StateMixin:
             self.best_validation_score_ = -np.inf
         if self.solver in _STOCHASTIC_SOLVERS:
             self._sync_stopping_state()
+            if changed_loss and not self.early_stopping:
+                # Training losses of another objective are no reference for
+                # the new one's: the no-improvement count starts afresh.
+                self.best_loss_ = np.inf
+                self._no_improvement_count = 0
 
 
-def _same_activation(new, old):
-    """Whether two activations are the same class with equal parameters."""
+def _same_params(new, old):
+    """Whether two activations (or losses) are one class with equal parameters."""
     if type(new) is not type(old):
         return False
     try:
@@ -308,4 +320,112 @@ def _check_output(out, s, name, method):
         raise ValueError(
             f"Activation {name}.{method} {problem}. {method}(s) must return a "
             "float array of the same shape as s, elementwise and finite."
+        )
+
+
+def _check_loss_contract(loss):
+    """Check a user's loss once, on a probe, before any training.
+
+    Built-ins are trusted. ``link`` and ``output_delta`` must return finite float
+    arrays of the probe's shape and dtype (the network multiplies the delta into
+    buffers of its dtype), ``value`` a finite number, and none may modify the
+    targets or outputs; anything else would train on wrong numbers or fail later
+    with a bare numpy error, so the error names the class and the method.
+    """
+    if type(loss) in BUILTIN_LOSSES:
+        return
+    name = type(loss).__name__
+    for dtype in (np.float64, np.float32):
+        # Targets in (0, 1): inside the domain of most losses (counts, rates,
+        # positive values, probabilities).
+        y = np.linspace(0.9, 0.1, 12, dtype=dtype).reshape(4, 3)
+        s = np.linspace(-1, 1, 12, dtype=dtype).reshape(4, 3)
+        p = _loss_call(loss, "link", name, s.copy())
+        _check_loss_output(p, s, name, "link")
+        y_in, p_in = y.copy(), np.array(p, copy=True)
+        weights = np.linspace(0.5, 1.5, 4, dtype=dtype)
+        for sample_weight in (None, weights):
+            value = _loss_call(loss, "value", name, y, p, sample_weight)
+            try:
+                finite = np.ndim(value) == 0 and np.isfinite(float(value))
+            except (TypeError, ValueError):
+                finite = False
+            if not finite:
+                raise ValueError(
+                    f"Loss {name}.value returned {value!r} for finite outputs; it "
+                    "must return one finite number, the weighted mean over samples "
+                    "summed over outputs (see skbackprop.losses.reduce_loss)."
+                )
+        delta = _loss_call(loss, "output_delta", name, y, p, out=np.empty_like(p))
+        _check_loss_output(delta, p, name, "output_delta")
+        if not (np.array_equal(y, y_in) and np.array_equal(p, p_in)):
+            raise ValueError(
+                f"{name}.value or {name}.output_delta modified its input y or p; "
+                "they must leave them unchanged (output_delta may write to out)."
+            )
+
+
+def _loss_call(loss, method, name, *args, **kwargs):
+    try:
+        return getattr(loss, method)(*args, **kwargs)
+    except Exception as err:
+        hint = (
+            " (output_delta must accept out=None, a buffer it may ignore)"
+            if method == "output_delta" and isinstance(err, TypeError)
+            else ""
+        )
+        raise type(err)(
+            f"Loss {name}.{method} failed on (4, 3) {args[0].dtype} arrays{hint}: {err}"
+        ) from err
+
+
+def _check_loss_output(out, like, name, method):
+    problem = None
+    if not isinstance(out, np.ndarray):
+        problem = f"returned a {type(out).__name__}, not a numpy array"
+    elif out.shape != like.shape:
+        problem = f"returned shape {out.shape} for input of shape {like.shape}"
+    elif out.dtype != like.dtype:
+        problem = (
+            f"returned dtype {out.dtype} for {like.dtype} input; return the input's "
+            "dtype (e.g. .astype(p.dtype, copy=False), or write into out)"
+        )
+    elif not np.isfinite(out).all():
+        problem = "returned NaN or inf for finite inputs"
+    if problem:
+        raise ValueError(
+            f"Loss {name}.{method} {problem}. It must return a float array of "
+            "the shape and dtype of its input, finite where the input is."
+        )
+
+
+def _check_loss_in_namespace(loss, xp, device):
+    """Check a user's loss on tiny arrays of the fit's namespace.
+
+    Under ``array_api_dispatch`` the loss receives arrays of the input's
+    namespace; one written with numpy functions would fail mid-fit with a bare
+    error (or return numpy arrays). This says what is wrong and how to fix it.
+    """
+    if type(loss) in BUILTIN_LOSSES:
+        return
+    name = type(loss).__name__
+    s = xp.reshape(xp.linspace(-1, 1, 12, dtype=xp.float64, device=device), (4, 3))
+    y = xp.reshape(xp.linspace(0.9, 0.1, 12, dtype=xp.float64, device=device), (4, 3))
+    try:
+        p = loss.link(xp.asarray(s, copy=True))
+        delta = loss.output_delta(y, p)
+        value = loss.value(y, p)
+        wrong = [type(r).__name__ for r in (p, delta) if type(r) is not type(s)]
+        problem = f"returned a {wrong[0]}" if wrong else None
+        float(value)
+    except Exception as err:  # noqa: BLE001  (any failure gets the same advice)
+        problem = f"failed ({type(err).__name__}: {err})"
+    if problem:
+        where = _xp.namespace_name(xp)
+        raise TypeError(
+            f"Loss {name} {problem} on {where} arrays of outputs. Under "
+            "scikit-learn's array_api_dispatch, losses receive arrays of the "
+            "input's namespace: write link, value and output_delta with xp = "
+            "array_namespace(p) and the array API's functions (xp.abs, xp.where, "
+            "...), or fit on numpy arrays."
         )

@@ -1,197 +1,75 @@
-"""Losses paired with their output activation, giving the lecture's base case δ^(L).
+"""Losses with their output activation, giving the lecture's base case δ^(L).
 
-Each loss is fused with its canonical output activation (its *link*), so the output
-delta is simply ``P - Y`` (the lecture's ``δ^(L) = 2(o - y)`` for squared error is
-twice ours because scikit-learn's squared error is ``½·mean((o - y)²)``):
+A loss ``ℓ(y, p)`` compares the network's outputs ``p = link(s)`` with the targets
+``y``; its output delta ``∂ℓ_i/∂s^(L)`` per sample starts the δ recursion. Pass a
+name or an object as ``BackpropRegressor(loss=...)``:
 
-============== =================== ==============================
-loss           output activation   δ^(L) per sample and output
-============== =================== ==============================
-squared_error  identity            ``p - y``
-poisson        exp                 ``p - y``
-binary log     logistic            ``p - y``
-softmax log    softmax             ``p - y``
-============== =================== ==============================
+=================== ============== ========== ===================================
+name                class          output     δ^(L) per sample and output
+=================== ============== ========== ===================================
+``"squared_error"`` SquaredError   identity   ``p - y``
+``"poisson"``       PoissonLoss    exp        ``p - y``
+``"huber"``         HuberLoss      identity   ``clip(p - y, -delta, delta)``
+``"quantile"``      QuantileLoss   identity   ``1 - q`` if ``p > y``, ``-q`` if
+                                              ``p < y``, ``½ - q`` if ``p = y``
+(classifier)        BinaryLogLoss  logistic   ``p - y``
+(classifier)        SoftmaxLogLoss softmax    ``p - y`` (``y`` one-hot)
+=================== ============== ========== ===================================
 
-Values are weighted means over samples, summed over outputs, as the lecture sums
-``ℓ = Σ_k (o_k - y_k)²`` over its output vector: so each delta is the exact gradient of
-the reported value. The gradients equal scikit-learn's MLP's for any number of
-outputs. Its reported multi-output squared error averages over the outputs (its
-issue #8349), so ours is ``n_outputs`` times its value there; with one output the
-two agree.
+The canonical pairs (identity with squared error, exp with Poisson, logistic and
+softmax with the log losses) make the delta simply ``P - Y``; the lecture's
+``δ^(L) = 2(o - y)`` for squared error is twice ours because scikit-learn's squared
+error is ``½·mean((o - y)²)``.
+
+**Conventions.** :meth:`Loss.value` is the weighted mean over samples, summed over
+outputs, as the lecture sums ``ℓ = Σ_k (o_k - y_k)²`` over its output vector
+(:func:`reduce_loss` does this reduction); :meth:`Loss.output_delta` is the
+per-sample ``∂ℓ_i/∂s^(L)``, before the network multiplies in the sample weights and
+divides by their sum, so that each delta is the exact gradient of the reported
+value. The gradients equal scikit-learn's MLP's for any number of outputs. Its
+reported multi-output squared error averages over the outputs (its issue #8349),
+so ours is ``n_outputs`` times its value there; with one output the two agree.
+
+**Your own loss**: subclass :class:`Loss` and implement ``value`` and
+``output_delta`` (and ``link``, with :attr:`Loss.out_activation`, for an output
+activation other than the identity; ``check_targets`` to refuse targets outside
+the loss's domain). Store constructor arguments unchanged, so that ``clone`` and
+grid keys such as ``loss__delta`` work, and check the delta with
+:func:`skbackprop.check_gradient`. Written with the array API's functions
+(``xp = array_namespace(p)``) instead of numpy's, it also trains on a GPU.
 """
 
-import functools
-
 import numpy as np
-from scipy.special import expit, xlogy
+from scipy.special import expit
 
 from . import _xp
+from ._loss_base import Loss, _CanonicalLoss, _check_number, reduce_loss
+from ._loss_utils import (
+    _clipped,
+    _exp_cap,
+    _float64,
+    _namespace,
+    _weighted_mean,
+    _weighted_total,
+    _xlogy,
+    _xp_exp_cap,
+)
 
-__all__ = ["BinaryLogLoss", "Loss", "PoissonLoss", "SoftmaxLogLoss", "SquaredError"]
-
-
-def _namespace(a):
-    # numpy first: its hot path pays an isinstance check, not a namespace lookup.
-    return np if isinstance(a, np.ndarray) else _xp.namespace(a)
-
-
-def _weighted_mean(values, sample_weight):
-    """Weighted mean over rows (axis 0), one value per output column."""
-    xp = _namespace(values)
-    if xp is np:
-        if sample_weight is None:
-            return np.add.reduce(values, axis=0) / values.shape[0]
-        return sample_weight @ values / sample_weight.sum()
-    if sample_weight is None:
-        return xp.sum(values, axis=0) / values.shape[0]
-    return sample_weight @ values / xp.sum(sample_weight)
-
-
-def _weighted_total(values, sample_weight):
-    """Sum over outputs of the weighted mean over rows.
-
-    A float for numpy; a 0-d array for other namespaces, so that a GPU is not
-    made to wait for the value every batch (``float()`` it when needed).
-    """
-    xp = _namespace(values)
-    if xp is np:
-        if sample_weight is None:
-            return float(np.add.reduce(values, axis=None)) / values.shape[0]
-        return float(np.add.reduce(sample_weight @ values)) / float(sample_weight.sum())
-    # The sums in the arrays' dtype, the division in float64: numpy's arithmetic
-    # (float() of the sums), so float32 fits agree in every namespace.
-    if sample_weight is None:
-        return _float64(xp.sum(values), xp) / values.shape[0]
-    return _float64(xp.sum(sample_weight @ values), xp) / _float64(
-        xp.sum(sample_weight), xp
-    )
+__all__ = [
+    "LOSSES",
+    "BinaryLogLoss",
+    "HuberLoss",
+    "Loss",
+    "PoissonLoss",
+    "QuantileLoss",
+    "SoftmaxLogLoss",
+    "SquaredError",
+    "get_loss",
+    "reduce_loss",
+]
 
 
-def _float64(a, xp):
-    """0-d ``a`` as float64 (where numpy would take ``float(a)``)."""
-    return xp.astype(a, xp.float64)
-
-
-@functools.lru_cache
-def _exp_cap(dtype):
-    """Largest ``c`` of ``dtype`` with a finite ``exp(c)``.
-
-    ``log(finfo.max)`` rounded to float32 is just above the true value, and its
-    exp overflows; step down to the next representable numbers until it does not.
-    """
-    cap = np.log(np.finfo(dtype).max).astype(dtype)
-    with np.errstate(over="ignore"):
-        while not np.isfinite(np.exp(cap)):
-            cap = np.nextafter(cap, dtype.type(0))
-    return cap
-
-
-def _xp_exp_cap(dtype, xp):
-    """:func:`_exp_cap` for a dtype of namespace ``xp``, as a Python float.
-
-    Taken from the numpy dtype of the same format; a format numpy lacks
-    (bfloat16) is searched in ``xp`` itself.
-    """
-    fmax = float(xp.finfo(dtype).max)
-    for np_dtype in (np.float64, np.float32, np.float16):
-        if float(np.finfo(np_dtype).max) == fmax:
-            return float(_exp_cap(np.dtype(np_dtype)))
-    cap = xp.log(xp.asarray(fmax, dtype=dtype))
-    zero = xp.zeros_like(cap)
-    while not bool(xp.isfinite(xp.exp(cap))):
-        cap = xp.nextafter(cap, zero)
-    return float(cap)
-
-
-def _clipped(p):
-    """``p`` clipped to ``[eps, 1 - eps]`` (a new array), as scikit-learn clips."""
-    xp = _namespace(p)
-    if xp is not np:
-        eps = float(xp.finfo(p.dtype).eps)
-        return xp.clip(p, eps, 1 - eps)
-    eps = np.finfo(p.dtype).eps
-    out = np.maximum(p, eps)
-    return np.minimum(out, 1 - eps, out=out)
-
-
-def _xlogy(x, y, xp):
-    """``x·log(y)``, 0 where ``x == 0`` (unless ``y`` is NaN), as scipy's xlogy."""
-    if xp is np:
-        return xlogy(x, y)
-    zero = x == 0
-    # The log of a safe value where x == 0: no -inf·0 NaN, no log(0) warning.
-    terms = x * xp.log(xp.where(zero, xp.ones_like(y), y))
-    return xp.where(zero & ~xp.isnan(y), xp.zeros_like(terms), terms)
-
-
-class Loss:
-    """A loss ``ℓ(y, p)`` with its output activation ``p = link(s)``.
-
-    Subclasses set :attr:`out_activation` and implement :meth:`link`, :meth:`value`
-    and :meth:`output_delta`.
-    """
-
-    #: Name of the output activation, as in scikit-learn's ``out_activation_``.
-    out_activation = None
-
-    def link(self, s):
-        """Apply the output activation to the last layer's signal.
-
-        Parameters
-        ----------
-        s : array of shape (n_samples, n_outputs)
-            Signal of the output layer; a numpy array is overwritten, arrays of
-            other namespaces are left as they are.
-
-        Returns
-        -------
-        p : array
-            The outputs: ``s`` itself for numpy, a new array otherwise.
-        """
-        raise NotImplementedError
-
-    def value(self, y, p, sample_weight=None):
-        """Loss of outputs ``p`` against targets ``y`` (without the L2 term).
-
-        Parameters
-        ----------
-        y : array of shape (n_samples, n_outputs)
-            Targets (encoded as floats).
-        p : array of shape (n_samples, n_outputs)
-            Network outputs.
-        sample_weight : array of shape (n_samples,), default=None
-            Weights of the samples, in the namespace of ``p``.
-
-        Returns
-        -------
-        loss : float or 0-d array
-            A float for numpy arrays; for other namespaces a 0-d array on the
-            arrays' device (no synchronisation with a GPU; ``float(loss)`` reads
-            it).
-        """
-        raise NotImplementedError
-
-    def output_delta(self, y, p, out=None):
-        """Return ``∂ℓ_i/∂s^(L)`` per sample, before weighting and averaging.
-
-        Parameters
-        ----------
-        y, p : array of shape (n_samples, n_outputs)
-            Targets and outputs, of one namespace.
-        out : ndarray of shape (n_samples, n_outputs), default=None
-            Where to write the result (numpy only); a new array if None.
-
-        Returns
-        -------
-        delta : array of shape (n_samples, n_outputs)
-        """
-        if _namespace(p) is not np:
-            return p - y
-        return np.subtract(p, y, out=out)
-
-
-class SquaredError(Loss):
+class SquaredError(_CanonicalLoss):
     """Half squared error with identity output.
 
     ``½ · Σ_outputs mean_samples((p - y)²)``: half the lecture's ``(o - y)²`` summed
@@ -212,8 +90,8 @@ class SquaredError(Loss):
         return 0.5 * _weighted_total(diff, sample_weight)
 
 
-class PoissonLoss(Loss):
-    """Half Poisson deviance with log link (exponential output)."""
+class PoissonLoss(_CanonicalLoss):
+    """Half Poisson deviance with log link (exponential output); needs ``y >= 0``."""
 
     out_activation = "exp"
 
@@ -231,11 +109,145 @@ class PoissonLoss(Loss):
         total = _weighted_mean(dev, sample_weight)
         return float(total.sum()) if xp is np else _float64(xp.sum(total), xp)
 
+    def check_targets(self, y):  # noqa: D102
+        if np.any(y < 0):
+            raise ValueError(
+                "loss='poisson' (PoissonLoss) requires non-negative targets y "
+                f"(counts or rates); got a minimum of {np.min(y)}. Use "
+                "loss='squared_error' or loss='huber' instead."
+            )
 
-class BinaryLogLoss(Loss):
+
+class HuberLoss(Loss):
+    """Huber loss with identity output: squared near 0, absolute beyond ``delta``.
+
+    Per sample and output, with ``r = p - y``: ``½ r²`` where ``|r| ≤ delta``, else
+    ``delta · (|r| - ½ delta)``. Residuals beyond ``delta`` pull on the fit with a
+    constant force, so a few gross outliers do not drag it as they drag
+    :class:`SquaredError` (which Huber equals for ``delta → ∞``).
+    ``δ^(L) = clip(p - y, -delta, delta)``.
+
+    Parameters
+    ----------
+    delta : float, default=1.0
+        Residual size where the loss turns from quadratic to linear, in units
+        of the targets; about the size of the ordinary noise (for standardised
+        targets, 1.0).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.losses import HuberLoss
+    >>> y = np.zeros((1, 3))
+    >>> HuberLoss(delta=1.0).output_delta(y, np.array([[-3.0, 0.5, 4.0]]))
+    array([[-1. ,  0.5,  1. ]])
+    """
+
+    def __init__(self, delta=1.0):
+        self.delta = delta
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        # m·(|r| - ½m) with m = min(|r|, delta): ½r² inside, delta(|r| - ½delta) out.
+        xp = _namespace(p)
+        delta = float(self.delta)
+        if xp is np:
+            a = np.subtract(p, y)
+            np.abs(a, out=a)
+            m = np.minimum(a, delta)
+            a -= 0.5 * m
+            a *= m
+            return _weighted_total(a, sample_weight)
+        a = xp.abs(p - y)
+        m = xp.clip(a, max=delta)
+        return _weighted_total(m * (a - 0.5 * m), sample_weight)
+
+    def output_delta(self, y, p, out=None):  # noqa: D102
+        delta = float(self.delta)
+        if _namespace(p) is not np:
+            return _namespace(p).clip(p - y, -delta, delta)
+        out = np.subtract(p, y, out=out)
+        return np.clip(out, -delta, delta, out=out)
+
+    def _check_params(self):
+        _check_number(
+            self,
+            "delta",
+            0,
+            np.inf,
+            "It is the residual size where the loss turns from quadratic to "
+            "linear, e.g. HuberLoss(delta=1.0) for standardised targets.",
+        )
+
+
+class QuantileLoss(Loss):
+    """Pinball loss with identity output: the network predicts a quantile.
+
+    Per sample and output, with ``r = y - p``: ``q · r`` when ``y ≥ p`` and
+    ``(q - 1) · r`` when ``y < p`` (``q · max(y - p, 0) + (1 - q) · max(p - y, 0)``).
+    Its minimiser over constant predictions is the ``q``-quantile of the
+    targets, so on held-out data about a fraction ``q`` of the targets lie
+    below the predictions (``q = 0.5``: the median, half the absolute error).
+
+    ``δ^(L)`` is ``1 - q`` where ``p > y`` and ``-q`` where ``p < y``. The loss has
+    a kink at ``p = y``, where any value in ``[-q, 1 - q]`` is a subgradient; there
+    it is ``½ - q``, the mean of the two slopes, which a central finite
+    difference also gives (``0`` for the median).
+
+    Parameters
+    ----------
+    quantile : float, default=0.5
+        The quantile ``q`` to predict, strictly between 0 and 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skbackprop.losses import QuantileLoss
+    >>> y = np.zeros((1, 3))
+    >>> QuantileLoss(quantile=0.9).output_delta(y, np.array([[-1.0, 0.0, 2.0]]))
+    array([[-0.9, -0.4,  0.1]])
+    """
+
+    def __init__(self, quantile=0.5):
+        self.quantile = quantile
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        q = float(self.quantile)
+        xp = _namespace(p)
+        r = y - p
+        if xp is np:
+            below = r * (q - 1)
+            np.multiply(r, q, out=r)
+            return _weighted_total(np.maximum(r, below, out=r), sample_weight)
+        return _weighted_total(xp.maximum(q * r, (q - 1) * r), sample_weight)
+
+    def output_delta(self, y, p, out=None):  # noqa: D102
+        # ½·sign(p - y) + (½ - q): 1 - q above, -q below, ½ - q on the kink.
+        shift = 0.5 - float(self.quantile)
+        xp = _namespace(p)
+        if xp is not np:
+            return 0.5 * xp.sign(p - y) + shift
+        out = np.subtract(p, y, out=out)
+        np.sign(out, out=out)
+        out *= 0.5
+        out += shift
+        return out
+
+    def _check_params(self):
+        _check_number(
+            self,
+            "quantile",
+            0,
+            1,
+            "It is the fraction of targets to lie below the predictions, e.g. "
+            "0.05 and 0.95 for the bounds of a 90% prediction interval.",
+        )
+
+
+class BinaryLogLoss(_CanonicalLoss):
     """Binary cross-entropy per output with logistic output (binary, multilabel)."""
 
     out_activation = "logistic"
+    _for_classifier = True
 
     def link(self, s):  # noqa: D102
         xp = _namespace(s)
@@ -251,10 +263,11 @@ class BinaryLogLoss(Loss):
         return -_weighted_total(ll, sample_weight)
 
 
-class SoftmaxLogLoss(Loss):
+class SoftmaxLogLoss(_CanonicalLoss):
     """Categorical cross-entropy with softmax output (multiclass)."""
 
     out_activation = "softmax"
+    _for_classifier = True
 
     def link(self, s):  # noqa: D102
         xp = _namespace(s)
@@ -274,3 +287,57 @@ class SoftmaxLogLoss(Loss):
         ll = np.log(_clipped(p), out=None)
         ll *= y  # one-hot y: the log-probability of each row's class
         return -_weighted_total(ll, sample_weight)
+
+
+#: The regressor's losses by name (the classifier picks its log loss itself).
+LOSSES = {
+    "squared_error": SquaredError,
+    "poisson": PoissonLoss,
+    "huber": HuberLoss,
+    "quantile": QuantileLoss,
+}
+
+# Every built-in class: trusted without the probe a user's loss gets.
+BUILTIN_LOSSES = frozenset([*LOSSES.values(), BinaryLogLoss, SoftmaxLogLoss])
+
+
+def get_loss(loss):
+    """Return a :class:`Loss` for a name or a loss object.
+
+    Parameters
+    ----------
+    loss : str or Loss
+        A name from :data:`LOSSES` or a :class:`Loss` instance.
+
+    Returns
+    -------
+    loss : Loss
+        A fresh object with default parameters for a name; the object itself
+        otherwise.
+
+    Raises
+    ------
+    ValueError
+        If the name is unknown.
+    TypeError
+        If ``loss`` is neither a string nor a :class:`Loss`.
+    """
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str):
+        try:
+            return LOSSES[loss]()
+        except KeyError:
+            raise ValueError(
+                f"Unknown loss {loss!r}. Use one of {sorted(LOSSES)}, or an "
+                "instance of a subclass of skbackprop.losses.Loss."
+            ) from None
+    hint = (
+        f" Pass an instance, e.g. {loss.__name__}()."
+        if isinstance(loss, type) and issubclass(loss, Loss)
+        else ""
+    )
+    raise TypeError(
+        "loss must be a name such as 'squared_error' or an instance of "
+        f"skbackprop.losses.Loss, got {loss!r} of type {type(loss).__name__}.{hint}"
+    )

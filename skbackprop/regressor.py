@@ -1,8 +1,7 @@
 """BackpropRegressor: a drop-in superset of scikit-learn's MLPRegressor."""
 
-import numpy as np
 import scipy.sparse as sp
-from sklearn.base import RegressorMixin
+from sklearn.base import RegressorMixin, clone
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
@@ -11,7 +10,7 @@ from . import _docs, _xp
 from ._base import BaseBackprop
 from ._compat import _fit_context
 from ._utils import _atomic, _available_if, _validate_with_hints
-from .losses import PoissonLoss, SquaredError
+from .losses import LOSSES, Loss, get_loss
 
 
 class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
@@ -19,15 +18,36 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     Same parameters, defaults, attributes and behaviour as scikit-learn's
     :class:`~sklearn.neural_network.MLPRegressor`, plus pluggable activations,
-    ``validation_loss_curve_`` and ``gradient_norms_``. The output layer is the
-    identity for squared error and the exponential for the Poisson loss.
+    ``validation_loss_curve_`` and ``gradient_norms_``, and pluggable losses:
+    robust (Huber), quantile (pinball) and your own. The output layer is the
+    loss's link: the exponential for the Poisson loss, the identity otherwise.
 
     Parameters
     ----------
-    loss : {{"squared_error", "poisson"}}, default="squared_error"
-        "squared_error" is ``½·mean((p - y)²)`` (half the lecture's ``(o - y)²``),
-        summed over the outputs when there are several;
-        "poisson" is half the Poisson deviance with a log link (``y >= 0``).
+    loss : {{"squared_error", "poisson", "huber", "quantile"}} or Loss, \
+            default="squared_error"
+        The loss, by name or as a :class:`~skbackprop.losses.Loss` object (whose
+        parameters are then reachable as ``loss__delta`` and the like, e.g. in
+        a grid search). Each is a mean over the samples, summed over the
+        outputs when there are several:
+
+        - "squared_error" (:class:`~skbackprop.losses.SquaredError`):
+          ``½·(p - y)²``, half the lecture's ``(o - y)²``;
+        - "poisson" (:class:`~skbackprop.losses.PoissonLoss`): half the
+          Poisson deviance with a log link (exponential output), for
+          ``y >= 0``;
+        - "huber" (:class:`~skbackprop.losses.HuberLoss`, ``delta=1.0``):
+          ``½·r²`` for residuals ``|r| <= delta``, linear beyond: robust to
+          outliers;
+        - "quantile" (:class:`~skbackprop.losses.QuantileLoss`,
+          ``quantile=0.5``): the pinball loss, predicting the conditional
+          quantile (the median by default). Pass ``QuantileLoss(quantile=0.95)``
+          for another; fit one model per quantile for a prediction interval;
+        - a subclass of :class:`~skbackprop.losses.Loss` of your own.
+
+        ``score`` stays R² whatever the loss; with ``early_stopping``,
+        ``validation_metric="loss"`` stops on the loss itself, which suits
+        the Huber and quantile losses better than R² (a fit of the mean).
 
     {_docs.HIDDEN_PARAMS}
 
@@ -54,7 +74,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     _parameter_constraints: dict = {
         **BaseBackprop._parameter_constraints,
-        "loss": [StrOptions({"squared_error", "poisson"})],
+        "loss": [StrOptions(set(LOSSES)), Loss],
     }
 
     def __init__(
@@ -115,6 +135,7 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.callbacks = callbacks
 
     def _validate_input(self, X, y, incremental, reset, xp):
+        loss = self._make_loss()  # the loss's parameters before the data
         X, y = _validate_with_hints(
             self,
             X,
@@ -137,15 +158,22 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
                 f"e.g. {y.flat[0].item()!r}). Convert y to numbers, or use "
                 "BackpropClassifier for class labels."
             )
-        if self.loss == "poisson" and np.any(y < 0):
-            raise ValueError(
-                "loss='poisson' requires non-negative targets y (counts or rates); "
-                f"got a minimum of {np.min(y)}. Use loss='squared_error' instead."
-            )
+        loss.check_targets(y)
         return X, y
 
     def _make_loss(self):
-        return PoissonLoss() if self.loss == "poisson" else SquaredError()
+        """Return the validated loss: a copy, never the user's object itself."""
+        loss = get_loss(self.loss)
+        if loss._for_classifier:
+            raise ValueError(
+                f"{type(loss).__name__} is a classification loss: it expects the "
+                "0/1 targets that BackpropClassifier encodes from class labels. "
+                f"Use BackpropClassifier for labels, or a regression loss here: "
+                f"one of {sorted(LOSSES)} or a Loss subclass of your own."
+            )
+        loss = clone(loss)
+        loss._check_params()
+        return loss
 
     def _predict_from_output(self, out):
         return _xp.ravel(out) if out.shape[1] == 1 else out

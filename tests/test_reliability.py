@@ -319,7 +319,7 @@ INVALID_PARAMETERS = [
     ("classifier", "activation", "swish"),
     ("regressor", "activation", 3),
     ("classifier", "solver", "newton"),
-    ("regressor", "loss", "huber"),
+    ("regressor", "loss", "absolute_error"),
     ("classifier", "validation_fraction", 0.0),
     ("regressor", "validation_fraction", 1.0),
     ("classifier", "validation_fraction", 1.5),
