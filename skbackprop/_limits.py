@@ -49,6 +49,10 @@ def clip_extreme(X, limit):
             return X
         return xp.clip(X, -limit, limit)
     data = X.data if sp.issparse(X) else X
+    if data.dtype.kind == "f":
+        # A float64 model's limit is beyond float32's range (cast to it, it would
+        # overflow): there, finfo.max bounds every entry already.
+        limit = min(limit, float(np.finfo(data.dtype).max))
     if data.size == 0 or (data.max() <= limit and data.min() >= -limit):
         return X
     X = X.copy()
