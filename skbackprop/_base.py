@@ -7,6 +7,7 @@ the structure and fitted-state bookkeeping in :mod:`skbackprop._state`, the
 early-stopping split in :mod:`skbackprop._split`.
 """
 
+import contextlib
 from abc import ABCMeta, abstractmethod
 from numbers import Integral, Real
 
@@ -21,7 +22,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _xp
+from . import _config, _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
 from ._state import (
@@ -241,8 +242,16 @@ class BaseBackprop(
         # Overflow in a diverging fit is detected explicitly (the loss and weights
         # are checked after every epoch and the last finite ones restored), so
         # numpy's floating-point warnings would only repeat it less helpfully.
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if self.solver in _STOCHASTIC_SOLVERS:
+        stochastic = self.solver in _STOCHASTIC_SOLVERS
+        # Small batches' products train on one BLAS thread (skbackprop._config).
+        rows = X.shape[0]
+        if stochastic:
+            rows = min(rows, 200 if self.batch_size == "auto" else self.batch_size)
+        threads = contextlib.nullcontext()
+        if net.xp is np:
+            threads = _config.blas_threads_for(rows, net.layer_units)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), threads:
+            if stochastic:
                 self._fit_stochastic(
                     net, X, Y, sample_weight, class_factor, incremental, first_pass
                 )

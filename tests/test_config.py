@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
+from threadpoolctl import threadpool_info, threadpool_limits
 
 import skbackprop
 from skbackprop import (
@@ -12,6 +13,7 @@ from skbackprop import (
     get_config,
     set_config,
 )
+from skbackprop.callbacks import Callback
 from skbackprop.network import Network
 
 X, y = make_classification(n_samples=120, n_features=8, n_classes=3,
@@ -103,3 +105,54 @@ def test_large_batches_fold_l2_and_norms_into_the_update(solver, weighted, monke
     np.testing.assert_array_equal(on.loss_curve_, off.loss_curve_)
     np.testing.assert_allclose(on.gradient_norms_, off.gradient_norms_, rtol=1e-13)
     assert on.gradient_norms_.shape == (4, 3) and np.all(on.gradient_norms_ > 0)
+
+
+def _blas_threads():
+    return {i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
+
+
+class _BlasThreads(Callback):
+    """Record BLAS's thread counts at each epoch's end (inside fit)."""
+
+    def on_epoch_end(self, estimator, logs):
+        self.seen_ = getattr(self, "seen_", set()) | _blas_threads()
+        return False
+
+
+def _threads_during_fit(**params):
+    rec = _BlasThreads()
+    est = BackpropClassifier(max_iter=2, random_state=0, callbacks=[rec], **params)
+    with pytest.warns(Warning):  # few epochs: ConvergenceWarning
+        est.fit(X, y)
+    return rec.seen_
+
+
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_blas_threads_auto_small_products_train_on_one_thread(solver):
+    with threadpool_limits(2, user_api="blas"):  # as on a 2-core machine
+        outside = _blas_threads()
+        small = _threads_during_fit(hidden_layer_sizes=(16,), solver=solver)
+        # 120 rows x 256 x 256 units: 7.9M multiply-adds, a product that keeps
+        # its threads (SMALL_PRODUCT is 4.2M)
+        large = _threads_during_fit(hidden_layer_sizes=(256, 256), solver=solver)
+        with config_context(blas_threads=None):
+            untouched = _threads_during_fit(hidden_layer_sizes=(16,), solver=solver)
+        with config_context(blas_threads=1):
+            forced = _threads_during_fit(hidden_layer_sizes=(256, 256), solver=solver)
+        after = _blas_threads()
+    assert outside == {2} and after == {2}  # restored after each fit
+    assert small == {1} and forced == {1}
+    assert large == {2} and untouched == {2}
+
+
+def test_blas_threads_setting_is_validated():
+    before = get_config()
+    for bad in (0, -1, 1.5, True, "one"):
+        with pytest.raises(ValueError, match="blas_threads must be"):
+            set_config(blas_threads=bad)
+    assert get_config() == before
+    with config_context(blas_threads=3):
+        assert get_config()["blas_threads"] == 3
+        with config_context(kernels=False):  # other settings leave it alone
+            assert get_config()["blas_threads"] == 3
+    assert get_config() == before
