@@ -20,6 +20,16 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     [str(ROOT)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
 )
 
+# The examples' arrays are small (the digits: 64 features, batches of 200 rows),
+# too small for BLAS and OpenMP threads, which cost more than they bring: a
+# 200x64 @ 64x64 product takes 60 us on one thread but about 1 ms on two when the
+# cores are busy with anything else (tests, another build), which made the grid
+# search example take 90 s instead of 20 s. One thread, for this process
+# (sphinx-gallery runs the examples in it) and the worker processes it starts;
+# set before numpy is first imported. A value already in the environment wins.
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import skbackprop  # noqa: E402
 
 project = "skbackprop"
@@ -32,6 +42,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
+    "offline_mathjax",  # docs/_ext: MathJax served from _static/, not a CDN
     "numpydoc",
     "sphinx_gallery.gen_gallery",
 ]
@@ -42,6 +53,12 @@ root_doc = "index"
 default_role = "literal"
 # No network at build time: no intersphinx, so references to numpy, scipy and
 # scikit-learn objects render as text rather than links.
+
+# -- math ------------------------------------------------------------------------
+# No network when reading either: MathJax 3 is copied into the built site by
+# docs/_ext/offline_mathjax.py (from the django-static-mathjax package) and loaded
+# from _static/ (a path without a scheme is relative to it), not from a CDN.
+mathjax_path = "mathjax/tex-mml-chtml.js"
 
 # -- autodoc / autosummary / numpydoc -----------------------------------------
 autosummary_generate = True

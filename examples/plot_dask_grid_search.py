@@ -11,7 +11,7 @@ estimator, the same grid, the same results as ``n_jobs=1``.
 Here a :class:`~dask.distributed.LocalCluster` with two worker *processes* on
 this machine stands in for a real cluster. Against a real one, only the client
 changes: ``Client("tcp://scheduler:8786")`` with your scheduler's address (see
-:doc:`/dask`). Install the extra with ``pip install "skbackprop[distributed]"``.
+:doc:`/dask`). Install the extra with ``pip install ".[distributed]"``.
 
 Starting worker processes from a script needs the usual
 ``if __name__ == "__main__":`` guard: each new process imports the main module,
@@ -39,7 +39,7 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, random_state=0)
 
 pipe = make_pipeline(
     StandardScaler(),
-    BackpropClassifier(early_stopping=True, random_state=0),
+    BackpropClassifier(early_stopping=True, learning_rate_init=0.01, random_state=0),
 )
 param_grid = {
     "backpropclassifier__activation": [

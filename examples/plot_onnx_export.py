@@ -13,7 +13,7 @@ and :class:`~skbackprop.BackpropRegressor`, alone or inside pipelines.
 Here: a pipeline with PReLU and GELU layers exported to a float32 graph, a
 float64 regressor that onnxruntime reproduces to the last digits, and a user's
 own activation that says how to write itself in ONNX. It needs the ``onnx``
-extra and onnxruntime: ``pip install "skbackprop[onnx]" onnxruntime``. See
+extra and onnxruntime: ``pip install ".[onnx]" onnxruntime``. See
 :doc:`/onnx` for the details.
 """
 

@@ -7,10 +7,12 @@ ORDER = [
     "plot_backprop_by_hand.py",
     "plot_vanishing_gradients.py",
     "plot_custom_activation.py",
+    "plot_quantile_huber.py",
     "plot_class_weight.py",
     "plot_out_of_core.py",
     "plot_dask_grid_search.py",
     "plot_array_api.py",
+    "plot_onnx_export.py",
 ]
 
 
