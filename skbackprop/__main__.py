@@ -2,9 +2,12 @@
 
 ``python -m skbackprop`` runs a :class:`~sklearn.model_selection.GridSearchCV`
 over activations and layer sizes of ``Pipeline(StandardScaler, BackpropClassifier)``
-on ``load_digits``, prints a table of the results, scores the best model on a
-held-out test set, runs the same grid (the activations it supports) with
-scikit-learn's ``MLPClassifier`` and compares the fit times. ``--dataset
+on ``load_digits`` (one progress line per configuration, or a tqdm bar on a
+terminal), prints a table of the results, scores the best model on a held-out
+test set, runs the same grid (the activations it supports) with scikit-learn's
+``MLPClassifier``, compares both with a linear model on the same folds, and
+times the two libraries in back-to-back pairs of fits, beside the machine's
+load and BLAS threads. ``--dataset
 diabetes`` does the same for regression, ``--plot FILE.png`` draws the best
 model's loss curves and gradient norms, and ``python -m skbackprop bench`` runs
 the benchmark (``benchmarks/bench_vs_sklearn.py`` of a source checkout).
@@ -18,16 +21,31 @@ import sys
 import time
 import warnings
 
-import numpy as np
 from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import load_diabetes, load_digits
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.model_selection import GridSearchCV, train_test_split
+from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop._demo import (
+    Progress,
+    SearchWithProgress,
+    activation_name,
+    baseline_lines,
+    blas_pools,
+    kernels_line,
+    linear_baseline,
+    machine_line,
+    network,
+    print_table,
+    result_rows,
+    speed_line,
+    time_pairs,
+)
 from skbackprop.activations import LeakyReLU
 
 # Settings shared by both libraries. Early stopping (10% of each training fold held
@@ -42,6 +60,10 @@ NET_PARAMS = dict(
 )
 QUICK_MAX_ITER = 30
 CV = 3
+# The speed comparison: back-to-back pairs of fits of a few epochs per shared
+# configuration, timed apart from the searches.
+TIMING_PAIRS = 5
+TIMING_EPOCHS = 10
 
 BENCHMARK = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -73,7 +95,8 @@ def parse_args(argv=None):
     Returns
     -------
     args : argparse.Namespace
-        With attributes ``dataset``, ``plot``, ``n_jobs``, ``seed`` and ``quick``.
+        With attributes ``dataset``, ``plot``, ``n_jobs``, ``seed``, ``quick``
+        and ``blas_threads``.
     """
     parser = argparse.ArgumentParser(
         prog="python -m skbackprop",
@@ -82,8 +105,10 @@ def parse_args(argv=None):
             "Pipeline(StandardScaler, skbackprop network) with GridSearchCV "
             f"(cv={CV}) on a data set that ships with scikit-learn, print the "
             "results table and the test score of the best model, then run the "
-            "same grid with scikit-learn's MLP (the activations it supports) and "
-            "compare fit times. Both use solver='adam', "
+            "same grid with scikit-learn's MLP (the activations it supports), "
+            "score a linear model on the same folds, and time both libraries in "
+            "back-to-back pairs of fits, beside the machine's load and BLAS "
+            "threads. Both use solver='adam', "
             f"learning_rate_init={NET_PARAMS['learning_rate_init']}, "
             f"early_stopping=True, n_iter_no_change="
             f"{NET_PARAMS['n_iter_no_change']} and max_iter="
@@ -128,6 +153,19 @@ def parse_args(argv=None):
         ),
     )
     parser.add_argument(
+        "--blas-threads",
+        type=int,
+        default=1,
+        metavar="N",
+        help=(
+            "Threads of the BLAS (matrix products) for the whole demo, set with "
+            "threadpoolctl; 0 leaves the BLAS's own setting. Default: 1: the "
+            "demo's networks are too small to gain from more, and on a busy "
+            "machine a BLAS with more threads than idle cores slows both "
+            "libraries several-fold."
+        ),
+    )
+    parser.add_argument(
         "--seed",
         type=int,
         default=0,
@@ -146,6 +184,11 @@ def parse_args(argv=None):
         ),
     )
     args = parser.parse_args(argv)
+    if args.blas_threads < 0:
+        parser.error(
+            f"--blas-threads must be 0 (the BLAS's own setting) or a positive "
+            f"number of threads, got {args.blas_threads}."
+        )
     if args.plot is not None:
         try:
             import matplotlib  # noqa: F401
@@ -157,22 +200,9 @@ def parse_args(argv=None):
     return args
 
 
-def _network(estimator):
-    """Return the network at the end of a pipeline or target transformer."""
-    if isinstance(estimator, TransformedTargetRegressor):
-        estimator = getattr(estimator, "regressor_", estimator.regressor)
-    if isinstance(estimator, Pipeline):
-        estimator = estimator[-1]
-    return estimator
-
-
 def _epochs(estimator, X, y):
     """Scorer that reports the number of epochs a fit trained (``n_iter_``)."""
-    return _network(estimator).n_iter_
-
-
-def _activation_name(activation):
-    return activation if isinstance(activation, str) else repr(activation)
+    return network(estimator).n_iter_
 
 
 def _search(net, activations, sizes, regression, n_jobs):
@@ -186,75 +216,13 @@ def _search(net, activations, sizes, regression, n_jobs):
             regressor=model, transformer=StandardScaler()
         )
         prefix = "regressor__net__"
-    return GridSearchCV(
+    return SearchWithProgress(
         model,
         {f"{prefix}activation": activations, f"{prefix}hidden_layer_sizes": sizes},
         cv=CV,
         scoring={"score": None, "epochs": _epochs},
         refit="score",
         n_jobs=n_jobs,
-    )
-
-
-def _rows(search):
-    """Return the search's results, one dict per configuration, best first."""
-    res = search.cv_results_
-    rows = []
-    for i, params in enumerate(res["params"]):
-        act = next(v for k, v in params.items() if k.endswith("activation"))
-        sizes = next(v for k, v in params.items() if k.endswith("hidden_layer_sizes"))
-        epochs = float(res["mean_test_epochs"][i])
-        fit = float(res["mean_fit_time"][i])
-        rows.append(
-            {
-                "activation": _activation_name(act),
-                "layers": tuple(sizes),
-                "score": float(res["mean_test_score"][i]),
-                "std": float(res["std_test_score"][i]),
-                "fit_time": fit,
-                "epochs": epochs,
-                "ms_per_epoch": 1000 * fit / epochs,
-            }
-        )
-    rows.sort(key=lambda r: -r["score"])
-    return rows
-
-
-def _print_table(title, rows, metric, max_iter, file):
-    print(title, file=file)
-    header = (
-        f"{'rank':>4}  {'activation':<22}{'layers':<9}{'CV ' + metric:>18}"
-        f"{'fit (s)':>9}{'epochs':>9}{'ms/epoch':>10}"
-    )
-    print(header, file=file)
-    print("-" * len(header), file=file)
-    capped = False
-    for rank, r in enumerate(rows, 1):
-        score = f"{r['score']:.4f} ± {r['std']:.4f}"
-        mark = "*" if r["epochs"] >= max_iter else " "
-        capped = capped or mark == "*"
-        print(
-            f"{rank:>4}  {r['activation']:<22}{str(r['layers']):<9}{score:>18}"
-            f"{r['fit_time']:>9.2f}{r['epochs']:>8.1f}{mark}{r['ms_per_epoch']:>10.2f}",
-            file=file,
-        )
-    if capped:
-        print(f"* every fold stopped at max_iter={max_iter}", file=file)
-
-
-def _kernels_line():
-    """Say whether the compiled kernels are on, and what their first use costs."""
-    from ._config import kernels_enabled
-
-    if kernels_enabled():
-        return (
-            "Compiled kernels: on (numba). The first fit after installing compiles "
-            "them (about 10-30 s, once per dtype); later runs load them from numba's "
-            "cache in under a second."
-        )
-    return (
-        "Compiled kernels: off (numpy only; pip install 'skbackprop[fast]' adds "
-        "them)."
     )
 
 
@@ -268,8 +236,17 @@ def _load(dataset):
     raise ValueError(f"dataset must be 'digits' or 'diabetes', got {dataset!r}.")
 
 
-def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=None):
-    """Run the grid searches, print the tables and optionally save the plot.
+def run(
+    dataset="digits",
+    *,
+    quick=False,
+    n_jobs=None,
+    seed=0,
+    plot=None,
+    file=None,
+    blas_threads=1,
+):
+    """Run the searches, the baseline and the timing; print them; maybe plot.
 
     Parameters
     ----------
@@ -286,16 +263,40 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
         Path of a PNG to draw the best skbackprop model's curves into.
     file : file-like, default=None
         Where to print; ``None`` means ``sys.stdout``.
+    blas_threads : int, default=1
+        Threads of the BLAS during the demo (threadpoolctl); 0 leaves them as
+        they are.
 
     Returns
     -------
     results : dict
         ``"skbackprop"`` and ``"sklearn"`` map to dicts with ``rows`` (one dict
         per configuration, best first), ``best_params``, ``test_score`` and
-        ``search`` (the fitted GridSearchCV); ``"time_ratio"`` is scikit-learn's
-        mean fit time over ours on the shared configurations.
+        ``search`` (the fitted GridSearchCV); ``"baseline"`` is the linear
+        model's ``name``, ``cv``, ``std`` and ``test`` scores; ``"timing"`` the
+        paired timing (``ours_ms``, ``theirs_ms``, ``ratio``, ``low``, ``high``,
+        ``pairs``) and ``"time_ratio"`` its ``ratio``, scikit-learn's time per
+        epoch over ours (median over the pairs).
     """
     file = sys.stdout if file is None else file
+    before = blas_pools()
+    limited = None
+    if blas_threads and any(n != blas_threads for _, _, n in before):
+        limited = before
+    limits = threadpool_limits(blas_threads, user_api="blas") if blas_threads else None
+    try:
+        results = _run(dataset, quick, n_jobs, seed, file, limited)
+    finally:
+        if limits is not None:
+            limits.restore_original_limits()
+    if plot is not None:
+        _plot(results["skbackprop"]["search"], dataset, plot)
+        print(f"Wrote {plot}", file=file)
+    return results
+
+
+def _run(dataset, quick, n_jobs, seed, file, limited):
+    """Do the work of :func:`run`, with the BLAS threads already set."""
     regression = dataset == "diabetes"
     X, y, metric, summary = _load(dataset)
     summary += "regression" if regression else "classes"
@@ -317,7 +318,8 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
         f"early_stopping=True, max_iter={params['max_iter']}, seed={seed}.",
         file=file,
     )
-    print(_kernels_line(), file=file)
+    print(machine_line(limited), file=file)
+    print(kernels_line(), file=file)
     results = {}
     start = time.perf_counter()
     for key, cls, grid in (
@@ -325,17 +327,31 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
         ("sklearn", theirs_cls, (theirs, sizes_theirs)),
     ):
         search = _search(cls(**params), *grid, regression, n_jobs)
-        with warnings.catch_warnings():
-            # Short runs (--quick) stop at max_iter; the epochs column shows it.
-            warnings.simplefilter("ignore", ConvergenceWarning)
-            search.fit(X_train, y_train)
-        rows = _rows(search)
         lib = "skbackprop" if key == "skbackprop" else "scikit-learn"
-        n = len(rows)
+        n = len(grid[0]) * len(grid[1])
+        print(file=file)
+        search.on_results = Progress(
+            f"{lib} {cls.__name__}",
+            n,
+            metric,
+            file,
+            header=(
+                f"Searching {lib} {cls.__name__}: {n} configuration"
+                f"{'s' * (n > 1)} x {CV} CV folds, then the best refitted"
+            ),
+        )
+        try:
+            with warnings.catch_warnings():
+                # Short runs (--quick) stop at max_iter; the epochs column shows it.
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                search.fit(X_train, y_train)
+        finally:
+            search.on_results.close()
+            del search.on_results
+        rows = result_rows(search)
         extra = "" if key == "skbackprop" else ": the activations it supports"
         title = f"{lib} {cls.__name__} ({n} configuration{'s' * (n > 1)}{extra})"
-        print(file=file)
-        _print_table(title, rows, metric, params["max_iter"], file)
+        print_table(title, rows, metric, params["max_iter"], file)
         test_score = search.score(X_test, y_test)
         best = rows[0]
         print(
@@ -349,36 +365,48 @@ def run(dataset="digits", *, quick=False, n_jobs=None, seed=0, plot=None, file=N
             "test_score": test_score,
             "search": search,
         }
-
-    shared = {(r["activation"], r["layers"]) for r in results["sklearn"]["rows"]}
-    mean = {}
-    for key in ("skbackprop", "sklearn"):
-        rows = [
-            r for r in results[key]["rows"] if (r["activation"], r["layers"]) in shared
-        ]
-        mean[key] = (
-            np.mean([r["fit_time"] for r in rows]),
-            np.mean([r["ms_per_epoch"] for r in rows]),
-        )
-    ratio = mean["sklearn"][0] / mean["skbackprop"][0]
-    epoch_ratio = mean["sklearn"][1] / mean["skbackprop"][1]
-    results["time_ratio"] = ratio
-    print(file=file)
-    n = len(shared)
     print(
-        f"Mean fit time on the {n} shared configuration{'s' * (n > 1)}: "
-        f"skbackprop {mean['skbackprop'][0]:.3f} s, scikit-learn "
-        f"{mean['sklearn'][0]:.3f} s; fit-time ratio scikit-learn/skbackprop "
-        f"{ratio:.2f} (per epoch: {mean['skbackprop'][1]:.2f} ms vs "
-        f"{mean['sklearn'][1]:.2f} ms, ratio {epoch_ratio:.2f}).\n"
         "Early stopping holds out a different 10% of each fold in each library, "
         "so their epochs and scores differ a little.",
         file=file,
     )
-    print(f"Total time of the searches: {time.perf_counter() - start:.1f} s", file=file)
-    if plot is not None:
-        _plot(results["skbackprop"]["search"], dataset, plot)
-        print(f"Wrote {plot}", file=file)
+
+    print(file=file)
+    baseline = linear_baseline(regression, X_train, y_train, X_test, y_test, CV)
+    results["baseline"] = baseline
+    best_key = max(
+        ("skbackprop", "sklearn"), key=lambda k: results[k]["rows"][0]["score"]
+    )
+    best_row = results[best_key]["rows"][0]
+    best = {
+        "label": f"{'skbackprop' if best_key == 'skbackprop' else 'scikit-learn'} "
+        f"{best_row['activation']} {best_row['layers']}",
+        "cv": best_row["score"],
+        "std": best_row["std"],
+        "test": results[best_key]["test_score"],
+    }
+    print(baseline_lines(dataset, metric, baseline, best, X_train.shape), file=file)
+
+    shared = [(r["activation"], r["layers"]) for r in results["sklearn"]["rows"]]
+    X_std = StandardScaler().fit_transform(X_train)
+    y_fit = y_train
+    if regression:
+        y_fit = (y_train - y_train.mean()) / y_train.std()
+    timing = time_pairs(
+        ours_cls(**params),
+        theirs_cls(**params),
+        shared,
+        X_std,
+        y_fit,
+        pairs=TIMING_PAIRS,
+        epochs=TIMING_EPOCHS,
+    )
+    results["timing"] = timing
+    results["time_ratio"] = timing["ratio"]
+    print(file=file)
+    print(speed_line(timing, TIMING_PAIRS, TIMING_EPOCHS, len(shared)), file=file)
+    print(machine_line(limited), file=file)
+    print(f"Total time: {time.perf_counter() - start:.1f} s", file=file)
     return results
 
 
@@ -389,9 +417,9 @@ def _plot(search, dataset, path):
 
     from skbackprop.plotting import GradientNormDisplay, LossCurveDisplay
 
-    net = _network(search.best_estimator_)
+    net = network(search.best_estimator_)
     best = ", ".join(
-        f"{k.rsplit('__', 1)[-1]}={_activation_name(v)}"
+        f"{k.rsplit('__', 1)[-1]}={activation_name(v)}"
         for k, v in search.best_params_.items()
     )
     fig = Figure(figsize=(13, 4.8), layout="constrained")
@@ -448,6 +476,7 @@ def main(argv=None):
         n_jobs=args.n_jobs,
         seed=args.seed,
         plot=args.plot,
+        blas_threads=args.blas_threads,
     )
     return 0
 

@@ -26,7 +26,10 @@ work). Built-ins: :class:`ProgressBar` and :class:`StopOnLoss`. There is no
 """
 
 import sys
+import threading
 import time
+import warnings
+import weakref
 from numbers import Real
 
 import numpy as np
@@ -117,6 +120,12 @@ class ProgressBar(Callback):
     a callback ends training before ``max_iter``, the bar stops short of its total.
     Each ``partial_fit`` call is a fit of one epoch and shows a bar of its own.
 
+    A warning shown while the bar is open (such as the ``ConvergenceWarning``
+    at ``max_iter``) is written on lines of its own above the bar: the bar is
+    cleared, the warning printed, and the bar drawn again below it. For this
+    the bar wraps :func:`warnings.showwarning` during the fit and restores it
+    when the fit ends (after a fit that raised: at the next warning shown).
+
     The bar exists only during ``fit``: cloning or pickling the estimator (or the
     callback) never carries it along.
 
@@ -144,7 +153,7 @@ class ProgressBar(Callback):
         self.mininterval = mininterval
 
     # Attributes that live only during a fit; never cloned, pickled or hashed.
-    _RUNTIME = ("_bar", "_line_state")
+    _RUNTIME = ("_bar", "_line_state", "_showwarning")
 
     def __getstate__(self):
         """Return the picklable state: the parameters, without a live bar.
@@ -190,6 +199,7 @@ class ProgressBar(Callback):
                 "width": 0,
                 "written": -np.inf,
             }
+        self._showwarning = _install_showwarning(self, estimator)
 
     def on_epoch_end(self, estimator, logs):
         """Advance the bar by one epoch and show the loss (and validation score).
@@ -252,8 +262,30 @@ class ProgressBar(Callback):
         state["written"] = time.perf_counter()
         state["shown"] = text
 
+    def _clear(self):
+        """Wipe the bar off its line, so that a warning can be printed there."""
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.clear()
+            return
+        state = getattr(self, "_line_state", None)
+        if state is not None and state.get("shown") is not None:
+            sys.stderr.write("\r" + " " * state["width"] + "\r")
+            sys.stderr.flush()
+
+    def _redraw(self):
+        """Draw the bar again, below what was printed since :meth:`_clear`."""
+        bar = getattr(self, "_bar", None)
+        if bar is not None:
+            bar.refresh()
+            return
+        state = getattr(self, "_line_state", None)
+        if state is not None and state.get("shown") is not None:
+            self._write_line(state)
+
     def _close(self):
         """Close and forget the bar of the current fit, if any."""
+        _uninstall_showwarning(self.__dict__.pop("_showwarning", None))
         bar = self.__dict__.pop("_bar", None)
         if bar is not None:
             bar.close()
@@ -263,6 +295,76 @@ class ProgressBar(Callback):
                 self._write_line(state)
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def _install_showwarning(progress, estimator):
+    """Route warnings shown on standard error around ``progress``'s open bar.
+
+    Returns the wrapper now installed as :func:`warnings.showwarning`. For a
+    warning shown while ``estimator`` is fitting (a call of one of its methods
+    is on the stack), it clears the bar, lets the previous ``showwarning``
+    print (or record) the warning, and draws the bar again; warnings meant for
+    another file or shown by another thread pass straight through. A fit that
+    raised never closed its bar: the first warning its thread shows after it
+    finds no fit on the stack, passes straight through and removes the wrapper.
+    """
+    previous = warnings.showwarning
+    thread = threading.get_ident()
+    try:
+        fitting = weakref.ref(estimator)
+    except TypeError:  # None, or an object without weak references
+
+        def fitting():
+            return estimator
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        around = (
+            showwarning.active
+            and file in (None, sys.stderr)
+            and threading.get_ident() == thread
+        )
+        if around and not _on_stack(fitting()):
+            _uninstall_showwarning(showwarning)
+            around = False
+        if around:
+            progress._clear()
+        try:
+            previous(message, category, filename, lineno, file, line)
+        finally:
+            if around:
+                progress._redraw()
+
+    showwarning.active = True
+    showwarning.previous = previous
+    warnings.showwarning = showwarning
+    return showwarning
+
+
+def _on_stack(estimator):
+    """Whether a method of ``estimator`` is running in this thread."""
+    frame = sys._getframe(1)
+    while estimator is not None and frame is not None:
+        if frame.f_locals.get("self") is estimator:
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _uninstall_showwarning(wrapper):
+    """Undo :func:`_install_showwarning`, even when bars closed out of order.
+
+    If another wrapper (a second bar, ``warnings.catch_warnings``) was
+    installed after ours and is still in place, ours is only deactivated: it
+    then passes every warning straight to the function it wrapped.
+    """
+    if wrapper is None:
+        return
+    wrapper.active = False
+    if warnings.showwarning is wrapper:
+        previous = wrapper.previous
+        while getattr(previous, "active", None) is False:  # closed bars' wrappers
+            previous = previous.previous
+        warnings.showwarning = previous
 
 
 class StopOnLoss(Callback):

@@ -2,7 +2,10 @@
 
 They follow scikit-learn's Display conventions: ``__init__`` takes the data,
 ``from_estimator`` reads it from a fitted estimator (or a
-:class:`~sklearn.pipeline.Pipeline` ending in one) and plots it, and ``plot``
+:class:`~sklearn.pipeline.Pipeline` ending in one, a
+:class:`~sklearn.compose.TransformedTargetRegressor` around one, or a fitted
+search such as :class:`~sklearn.model_selection.GridSearchCV`, whose
+``best_estimator_`` is plotted) and plots it, and ``plot``
 draws on a given or new matplotlib axes, stores ``figure_``, ``ax_`` and the line
 artists, and returns the display.
 
@@ -12,6 +15,7 @@ imported only when something is drawn.
 
 import numpy as np
 from sklearn.base import is_classifier
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
@@ -41,12 +45,45 @@ def _get_axes(ax, caller):
     return ax
 
 
-def _fitted_network(estimator):
-    """Return the fitted network itself, or the last step of a pipeline."""
-    if isinstance(estimator, Pipeline):
-        estimator = estimator[-1]
-    check_is_fitted(estimator)
-    return estimator
+def _is_search(estimator):
+    """Whether ``estimator`` is a hyperparameter search (GridSearchCV and kin).
+
+    Duck-typed on the parameters every scikit-learn search has (``estimator``,
+    ``cv`` and ``refit``), so that the Halving searches and third-party
+    subclasses of ``BaseSearchCV`` are recognised without private imports.
+    """
+    return all(hasattr(estimator, a) for a in ("estimator", "cv", "refit"))
+
+
+def _fitted_network(estimator, caller):
+    """Return the fitted network inside ``estimator``.
+
+    Unwraps, as often as they are nested: a fitted search (its
+    ``best_estimator_``), a pipeline (its last step) and a
+    ``TransformedTargetRegressor`` (its fitted ``regressor_``).
+    """
+    while True:
+        if _is_search(estimator):
+            check_is_fitted(estimator)
+            best = getattr(estimator, "best_estimator_", None)
+            if best is None:
+                raise ValueError(
+                    f"{caller} plots one fitted network, but this "
+                    f"{type(estimator).__name__} was fitted with "
+                    f"refit={estimator.refit!r}, so it kept no best_estimator_. "
+                    "Fit the search with refit=True (refit='<metric name>' with "
+                    "several metrics), or fit an estimator with the search's "
+                    "best_params_ and pass that."
+                )
+            estimator = best
+        elif isinstance(estimator, Pipeline):
+            estimator = estimator[-1]
+        elif isinstance(estimator, TransformedTargetRegressor):
+            check_is_fitted(estimator)
+            estimator = estimator.regressor_
+        else:
+            check_is_fitted(estimator)
+            return estimator
 
 
 def _name(estimator, name):
@@ -129,10 +166,12 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        estimator : estimator or Pipeline
+        estimator : estimator, Pipeline or search
             A fitted estimator with ``loss_curve_`` (a skbackprop or scikit-learn
-            MLP trained with ``solver="adam"`` or ``"sgd"``), or a pipeline ending
-            in one.
+            MLP trained with ``solver="adam"`` or ``"sgd"``), a pipeline ending
+            in one, a ``TransformedTargetRegressor`` around one, or a fitted
+            search (``GridSearchCV``, ``RandomizedSearchCV``, the Halving
+            searches) whose ``best_estimator_`` is one of these.
         ax : matplotlib.axes.Axes, default=None
             Axes to plot on; None creates a new figure.
         name : str, default=None
@@ -148,14 +187,23 @@ class LossCurveDisplay:
         Raises
         ------
         NotFittedError
-            If the estimator is not fitted.
+            If the estimator (or search) is not fitted.
         ValueError
-            If the estimator has no loss curve (``solver="lbfgs"``).
+            If the estimator has no loss curve (``solver="lbfgs"``), or a search
+            was fitted with ``refit=False`` (no ``best_estimator_``).
         """
-        net = _fitted_network(estimator)
+        net = _fitted_network(estimator, "LossCurveDisplay")
         loss_curve = getattr(net, "loss_curve_", None)
         if loss_curve is None:
             solver = getattr(net, "solver", None)
+            if solver is None:
+                raise ValueError(
+                    "LossCurveDisplay needs a training loss per epoch "
+                    f"(loss_curve_), which {type(net).__name__} does not record: "
+                    "pass a skbackprop or scikit-learn MLP fitted with "
+                    "solver='adam' or 'sgd' (or a pipeline or search ending in "
+                    "one)."
+                )
             raise ValueError(
                 f"LossCurveDisplay needs a training loss per epoch (loss_curve_), "
                 f"which only the stochastic solvers 'adam' and 'sgd' record; this "
@@ -294,10 +342,13 @@ class GradientNormDisplay:
 
         Parameters
         ----------
-        estimator : estimator or Pipeline
+        estimator : estimator, Pipeline or search
             A fitted :class:`~skbackprop.BackpropClassifier` or
             :class:`~skbackprop.BackpropRegressor` (any solver; per iteration
-            for lbfgs), or a pipeline ending in one.
+            for lbfgs), a pipeline ending in one, a
+            ``TransformedTargetRegressor`` around one, or a fitted search
+            (``GridSearchCV``, ``RandomizedSearchCV``, the Halving searches)
+            whose ``best_estimator_`` is one of these.
         ax : matplotlib.axes.Axes, default=None
             Axes to plot on; None creates a new figure.
         name : str, default=None
@@ -313,11 +364,12 @@ class GradientNormDisplay:
         Raises
         ------
         NotFittedError
-            If the estimator is not fitted.
+            If the estimator (or search) is not fitted.
         ValueError
-            If the estimator records no gradient norms.
+            If the estimator records no gradient norms, or a search was fitted
+            with ``refit=False`` (no ``best_estimator_``).
         """
-        net = _fitted_network(estimator)
+        net = _fitted_network(estimator, "GradientNormDisplay")
         norms = getattr(net, "gradient_norms_", None)
         if norms is not None:  # a model fitted on a GPU: plot from the host
             norms = _xp.to_numpy(norms)

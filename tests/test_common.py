@@ -9,6 +9,11 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbackprop import BackpropClassifier, BackpropRegressor, LeakyReLU, PReLU
 
+# The checks fit on purpose with max_iter=100 (to stay fast) on data sets that
+# need more: "Maximum iterations reached" and lbfgs's "failed to converge" are
+# expected here (about 590 of them). No other warning is filtered.
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+
 # Small networks and few epochs keep the checks fast; each solver, non-default and
 # per-layer activations, class weights and early stopping are covered.
 SMALL = dict(

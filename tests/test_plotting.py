@@ -6,8 +6,16 @@ import warnings
 import matplotlib
 import numpy as np
 import pytest
+from sklearn.compose import TransformedTargetRegressor
 from sklearn.datasets import make_classification, make_regression
+from sklearn.dummy import DummyClassifier
 from sklearn.exceptions import NotFittedError
+from sklearn.experimental import enable_halving_search_cv  # noqa: F401
+from sklearn.model_selection import (
+    GridSearchCV,
+    HalvingGridSearchCV,
+    RandomizedSearchCV,
+)
 from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -205,3 +213,80 @@ def test_missing_matplotlib_says_what_to_install(adam, monkeypatch, Display):
     display = GradientNormDisplay(gradient_norms=adam.gradient_norms_)
     with pytest.raises(ImportError, match="requires matplotlib"):
         display.plot()
+
+
+# A fitted search plots its best_estimator_, unwrapping pipelines inside it.
+SEARCHES = {
+    "grid": lambda est, grid: GridSearchCV(est, grid, cv=2),
+    "randomized": lambda est, grid: RandomizedSearchCV(
+        est, grid, n_iter=2, cv=2, random_state=0
+    ),
+    "halving": lambda est, grid: HalvingGridSearchCV(
+        est, grid, cv=2, min_resources=40, random_state=0
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", list(SEARCHES))
+def test_displays_of_a_fitted_search_use_its_best_estimator(data, kind):
+    pipe = make_pipeline(
+        StandardScaler(), BackpropClassifier(early_stopping=True, **SMALL)
+    )
+    grid = {"backpropclassifier__activation": ["relu", "tanh"]}
+    search = _fit(SEARCHES[kind](pipe, grid), *data)
+    net = search.best_estimator_[-1]
+    loss = LossCurveDisplay.from_estimator(search)
+    np.testing.assert_allclose(loss.line_.get_ydata(), net.loss_curve_)
+    np.testing.assert_allclose(
+        loss.validation_score_line_.get_ydata(), net.validation_scores_
+    )
+    assert loss.ax_.get_title() == "BackpropClassifier: loss per epoch"
+    norms = GradientNormDisplay.from_estimator(search)
+    np.testing.assert_allclose(norms.lines_[0].get_ydata(), net.gradient_norms_[:, 0])
+
+
+def test_displays_unwrap_a_target_transformer_in_a_search():
+    X, y = make_regression(100, 4, random_state=0)
+    model = TransformedTargetRegressor(
+        regressor=make_pipeline(StandardScaler(), BackpropRegressor(**SMALL)),
+        transformer=StandardScaler(),
+    )
+    search = _fit(
+        GridSearchCV(model, {"regressor__backpropregressor__alpha": [1e-4]}, cv=2),
+        X,
+        y,
+    )
+    net = search.best_estimator_.regressor_[-1]
+    display = LossCurveDisplay.from_estimator(search)
+    np.testing.assert_allclose(display.line_.get_ydata(), net.loss_curve_)
+    assert display.ax_.get_title() == "BackpropRegressor: loss per epoch"
+
+
+@pytest.mark.parametrize("Display", [LossCurveDisplay, GradientNormDisplay])
+def test_search_fitted_without_refit_raises_a_clear_error(data, Display):
+    search = _fit(
+        GridSearchCV(BackpropClassifier(**SMALL), {"alpha": [1e-4]}, cv=2, refit=False),
+        *data,
+    )
+    with pytest.raises(
+        ValueError,
+        match=(
+            rf"{Display.__name__} plots one fitted network, but this GridSearchCV "
+            r"was fitted with refit=False, so it kept no best_estimator_\. Fit the "
+            r"search with refit=True"
+        ),
+    ):
+        Display.from_estimator(search)
+
+
+@pytest.mark.parametrize("Display", [LossCurveDisplay, GradientNormDisplay])
+def test_unfitted_search_raises_not_fitted(Display):
+    search = GridSearchCV(BackpropClassifier(), {"alpha": [1e-4]})
+    with pytest.raises(NotFittedError, match="GridSearchCV"):
+        Display.from_estimator(search)
+
+
+def test_loss_curve_of_an_estimator_without_one_names_it(data):
+    dummy = DummyClassifier().fit(*data)
+    with pytest.raises(ValueError, match="DummyClassifier does not record"):
+        LossCurveDisplay.from_estimator(GridSearchCV(dummy, {}, cv=2).fit(*data))

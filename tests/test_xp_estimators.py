@@ -435,6 +435,9 @@ def test_a_numpy_only_activation_is_refused_with_advice(namespace, dispatch):
         est.set_params(max_iter=2).fit(X_reg, y_reg)
 
 
+# Fitted on a DataFrame, trained on further with the namespace's arrays, which
+# carry no column names: scikit-learn's feature-names warning is expected.
+@pytest.mark.filterwarnings("ignore:X does not have valid feature names:UserWarning")
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_move_to_copies_and_keeps_feature_names_on_the_host(namespace):
     import pandas as pd
