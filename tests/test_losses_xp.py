@@ -10,8 +10,8 @@ import array_api_strict as xps
 import numpy as np
 import pytest
 import sklearn
+from array_api_compat import array_namespace
 from sklearn.datasets import make_regression
-from sklearn.externals.array_api_compat import array_namespace
 
 from skbackprop import BackpropRegressor, _xp
 from skbackprop.activations import Tanh
