@@ -22,6 +22,7 @@ import contextlib
 import functools
 import importlib.util
 import os
+import threading
 
 __all__ = ["config_context", "get_config", "set_config"]
 
@@ -158,6 +159,32 @@ def _blas_controller():
     return ThreadpoolController()
 
 
+# BLAS's thread count is one setting of the process: fits running at once in
+# threads (a threaded joblib or Dask backend) share one limit, set by the first
+# to start and restored by the last to end, so that none restores a count that
+# another one set (which would leave BLAS limited after all fits ended).
+_LIMIT_LOCK = threading.Lock()
+_LIMIT = {"depth": 0, "limiter": None}
+
+
+@contextlib.contextmanager
+def _limited_blas(threads):
+    with _LIMIT_LOCK:
+        if _LIMIT["depth"] == 0:
+            _LIMIT["limiter"] = _blas_controller().limit(
+                limits=threads, user_api="blas"
+            )
+        _LIMIT["depth"] += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT["depth"] -= 1
+            if _LIMIT["depth"] == 0:
+                _LIMIT.pop("limiter").restore_original_limits()
+                _LIMIT["limiter"] = None
+
+
 def blas_threads_for(rows, layer_units):
     """Return a context that bounds BLAS's threads for training a numpy network.
 
@@ -172,7 +199,8 @@ def blas_threads_for(rows, layer_units):
     -------
     context : context manager
         Limits BLAS under the ``blas_threads`` setting; does nothing where the
-        setting leaves BLAS alone.
+        setting leaves BLAS alone. Fits that overlap in threads share the limit
+        of the first.
     """
     setting = _CONFIG["blas_threads"]
     if setting == "auto":
@@ -181,4 +209,4 @@ def blas_threads_for(rows, layer_units):
         setting = 1 if largest < SMALL_PRODUCT else None
     if setting is None:
         return contextlib.nullcontext()
-    return _blas_controller().limit(limits=setting, user_api="blas")
+    return _limited_blas(setting)

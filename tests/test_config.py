@@ -156,3 +156,25 @@ def test_blas_threads_setting_is_validated():
         with config_context(kernels=False):  # other settings leave it alone
             assert get_config()["blas_threads"] == 3
     assert get_config() == before
+
+
+def test_blas_limit_of_overlapping_fits_is_restored_by_the_last():
+    """Fits overlapping in threads end in any order: the last one restores BLAS.
+
+    The two contexts are entered and left here as two threads' fits would be
+    (A starts, B starts, A ends, B ends): with a limit of its own each, B would
+    restore A's limit of 1 and leave BLAS limited after both.
+    """
+    small = [8, 16, 3]
+    with threadpool_limits(2, user_api="blas"):
+        fit_a = _config.blas_threads_for(100, small)
+        fit_b = _config.blas_threads_for(100, small)
+        fit_a.__enter__()
+        fit_b.__enter__()
+        both = _blas_threads()
+        fit_a.__exit__(None, None, None)
+        only_b = _blas_threads()
+        fit_b.__exit__(None, None, None)
+        after = _blas_threads()
+    assert both == {1} and only_b == {1}
+    assert after == {2} and _config._LIMIT["depth"] == 0
