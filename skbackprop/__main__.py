@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skbackprop import BackpropClassifier, BackpropRegressor
+from skbackprop import BackpropClassifier, BackpropRegressor, config_context
 from skbackprop._demo import (
     Progress,
     SearchWithProgress,
@@ -139,7 +139,8 @@ def parse_args(argv=None):
             "Also draw the best skbackprop model's LossCurveDisplay (training and "
             "validation loss, validation score) and GradientNormDisplay (each "
             "layer's gradient norm per epoch, log scale) side by side and save "
-            'them to FILE.png. Needs matplotlib: pip install "skbackprop[plot]".'
+            "them to FILE.png. Needs matplotlib: pip install matplotlib (the plot "
+            "extra)."
         ),
     )
     parser.add_argument(
@@ -194,8 +195,7 @@ def parse_args(argv=None):
             import matplotlib  # noqa: F401
         except ImportError:
             parser.error(
-                '--plot needs matplotlib: pip install "skbackprop[plot]" (or '
-                "pip install matplotlib)."
+                "--plot needs matplotlib: pip install matplotlib (the plot extra)."
             )
     return args
 
@@ -285,7 +285,10 @@ def run(
         limited = before
     limits = threadpool_limits(blas_threads, user_api="blas") if blas_threads else None
     try:
-        results = _run(dataset, quick, n_jobs, seed, file, limited)
+        # The demo sets BLAS's threads for both libraries alike (--blas-threads),
+        # so skbackprop's own limit for small fits is off here.
+        with config_context(blas_threads=None):
+            results = _run(dataset, quick, n_jobs, seed, file, limited)
     finally:
         if limits is not None:
             limits.restore_original_limits()

@@ -14,8 +14,9 @@ The setting ``blas_threads`` bounds BLAS's threads while a numpy network trains.
 batch is small (under :data:`SMALL_PRODUCT` multiply-adds): there a second
 thread saves microseconds on an idle machine, but on a busy one each product
 waits for a descheduled thread (measured under load on digits, (64,) hidden
-units: 1.59 s per fit with two threads, 0.11 s with one). An int limits BLAS to
-that many threads for every fit; None leaves BLAS alone.
+units: 1.59 s per fit with two threads, 0.11 s with one). An int sets BLAS to
+that many threads for every fit; None leaves BLAS alone. Only fits in the main
+thread set it (see :func:`blas_threads_for`).
 """
 
 import contextlib
@@ -71,9 +72,10 @@ def set_config(kernels=None, blas_threads=_UNSET):
         never. Results agree either way (to rounding: one step to 1e-14).
         None leaves the setting as it is.
     blas_threads : "auto", int or None, optional
-        BLAS threads while a numpy network trains: ``"auto"`` one thread for
-        small batches' products (see the module's notes), an int at most that
-        many for every fit, None BLAS's own number. Not given: left as it is.
+        BLAS threads while a numpy network trains in the main thread:
+        ``"auto"`` one thread for small batches' products (see the module's
+        notes), an int that many for every fit, None BLAS's own number. Not
+        given: left as it is.
     """
     if blas_threads is not _UNSET:
         ok = blas_threads in ("auto", None) or (
@@ -90,7 +92,7 @@ def set_config(kernels=None, blas_threads=_UNSET):
         raise ValueError(f"kernels must be 'auto', True or False; got {kernels!r}.")
     if kernels is True and not numba_installed():
         raise ImportError(
-            "kernels=True needs numba: pip install 'skbackprop[fast]' (or use "
+            "kernels=True needs numba: pip install numba (the fast extra; or use "
             "kernels='auto', which falls back to numpy without it)."
         )
     if kernels is not None:
@@ -159,32 +161,6 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-# BLAS's thread count is one setting of the process: fits running at once in
-# threads (a threaded joblib or Dask backend) share one limit, set by the first
-# to start and restored by the last to end, so that none restores a count that
-# another one set (which would leave BLAS limited after all fits ended).
-_LIMIT_LOCK = threading.Lock()
-_LIMIT = {"depth": 0, "limiter": None}
-
-
-@contextlib.contextmanager
-def _limited_blas(threads):
-    with _LIMIT_LOCK:
-        if _LIMIT["depth"] == 0:
-            _LIMIT["limiter"] = _blas_controller().limit(
-                limits=threads, user_api="blas"
-            )
-        _LIMIT["depth"] += 1
-    try:
-        yield
-    finally:
-        with _LIMIT_LOCK:
-            _LIMIT["depth"] -= 1
-            if _LIMIT["depth"] == 0:
-                _LIMIT.pop("limiter").restore_original_limits()
-                _LIMIT["limiter"] = None
-
-
 def blas_threads_for(rows, layer_units):
     """Return a context that bounds BLAS's threads for training a numpy network.
 
@@ -198,15 +174,20 @@ def blas_threads_for(rows, layer_units):
     Returns
     -------
     context : context manager
-        Limits BLAS under the ``blas_threads`` setting; does nothing where the
-        setting leaves BLAS alone. Fits that overlap in threads share the limit
-        of the first.
+        Sets BLAS's threads under the ``blas_threads`` setting; does nothing
+        where the setting leaves BLAS alone, and outside the main thread.
     """
     setting = _CONFIG["blas_threads"]
+    if threading.current_thread() is not threading.main_thread():
+        # Fits in a threaded joblib or Dask backend: BLAS's thread count is one
+        # setting of the process, and OpenBLAS ignores a change made from one
+        # thread while another computes, so a restore could fail and leave BLAS
+        # limited after the search. The main thread alone sets it.
+        return contextlib.nullcontext()
     if setting == "auto":
         pairs = zip(layer_units[:-1], layer_units[1:], strict=True)
         largest = max(rows * a * b for a, b in pairs)
         setting = 1 if largest < SMALL_PRODUCT else None
     if setting is None:
         return contextlib.nullcontext()
-    return _limited_blas(setting)
+    return _blas_controller().limit(limits=setting, user_api="blas")

@@ -209,7 +209,7 @@ def kernels_line():
             "cache in under a second."
         )
     return (
-        "Compiled kernels: off (numpy only; pip install 'skbackprop[fast]' adds them)."
+        "Compiled kernels: off (numpy only; pip install numba adds them)."
     )
 
 

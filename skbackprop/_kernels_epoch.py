@@ -244,7 +244,7 @@ def run_epoch(
     if not AVAILABLE:
         raise ImportError(
             "The compiled training epoch needs numba: pip install "
-            "'skbackprop[fast]' (or numba); without it skbackprop trains with numpy."
+            "numba (the fast extra); without it skbackprop trains with numpy."
         )
     dtype = params.dtype
     if dtype not in (np.float32, np.float64):

@@ -14,6 +14,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
 from . import _xp
+from ._utils import _same_kind
 from .activations import (
     BUILTIN_ACTIVATIONS,
     FAST_ACTIVATIONS,
@@ -297,9 +298,10 @@ def _call(act, method, name, *args):
     try:
         return getattr(act, method)(*args)
     except Exception as err:
-        raise type(err)(
+        raise _same_kind(
+            err,
             f"{name}.{method} failed on a (3, 4) {args[0].dtype} array of signals: "
-            f"{err}"
+            f"{err}",
         ) from err
 
 
@@ -374,8 +376,10 @@ def _loss_call(loss, method, name, *args, **kwargs):
             if method == "output_delta" and isinstance(err, TypeError)
             else ""
         )
-        raise type(err)(
-            f"Loss {name}.{method} failed on (4, 3) {args[0].dtype} arrays{hint}: {err}"
+        raise _same_kind(
+            err,
+            f"Loss {name}.{method} failed on (4, 3) {args[0].dtype} arrays{hint}: "
+            f"{err}",
         ) from err
 
 

@@ -63,6 +63,19 @@ _INPUT_HINTS = [
 ]
 
 
+def _same_kind(err, message):
+    """Return a new exception of ``err``'s type with ``message`` (raise it from err).
+
+    A type whose constructor does not take one message (a user's exception
+    class) becomes a ValueError, or a TypeError for a TypeError, so that the
+    message is never lost to the constructor's own error.
+    """
+    try:
+        return type(err)(message)
+    except Exception:
+        return (TypeError if isinstance(err, TypeError) else ValueError)(message)
+
+
 def _validate_with_hints(*args, **kwargs):
     """``validate_data`` whose errors also say how to fix the input."""
     try:
@@ -72,7 +85,7 @@ def _validate_with_hints(*args, **kwargs):
         hints = [hint for key, hint in _INPUT_HINTS if key in msg and hint not in msg]
         if not hints:
             raise
-        raise type(err)(f"{msg} {' '.join(hints)}") from err
+        raise _same_kind(err, f"{msg} {' '.join(hints)}") from err
 
 
 def _atomic(method):

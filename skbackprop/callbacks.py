@@ -114,7 +114,7 @@ def _tqdm():
 class ProgressBar(Callback):
     """Show training progress: epoch out of ``max_iter``, loss, validation score.
 
-    Uses tqdm when it is installed (``pip install "skbackprop[progress]"``);
+    Uses tqdm when it is installed (``pip install tqdm``, the ``progress`` extra);
     otherwise a plain single line on standard error, rewritten in place after a
     carriage return. The bar is closed when the fit ends. When early stopping or
     a callback ends training before ``max_iter``, the bar stops short of its total.

@@ -34,7 +34,7 @@ n_units)``; ``theta`` is the layer's parameter array (numpy, of shape
 ``link`` of its own exports the same way, with ``onnx_nodes(self, g, s)``
 building ``link(s)``.
 
-Requires ``pip install 'skbackprop[onnx]'`` (skl2onnx, onnx).
+Requires skl2onnx and onnx: ``pip install skl2onnx onnx`` (the ``onnx`` extra).
 """
 
 try:
@@ -54,7 +54,7 @@ try:
 except ImportError as err:
     raise ImportError(
         "skbackprop.onnx needs skl2onnx and onnx, which are not installed "
-        f"({err}). Install them with: pip install 'skbackprop[onnx]' (and "
+        f"({err}). Install them with: pip install skl2onnx onnx (the onnx extra; and "
         "onnxruntime to run the exported graphs)."
     ) from err
 

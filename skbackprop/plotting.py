@@ -9,8 +9,8 @@ search such as :class:`~sklearn.model_selection.GridSearchCV`, whose
 draws on a given or new matplotlib axes, stores ``figure_``, ``ax_`` and the line
 artists, and returns the display.
 
-matplotlib is an optional dependency: ``pip install "skbackprop[plot]"``. It is
-imported only when something is drawn.
+matplotlib is an optional dependency: ``pip install matplotlib`` (the ``plot``
+extra). It is imported only when something is drawn.
 """
 
 import numpy as np
@@ -31,7 +31,7 @@ def _check_matplotlib(caller):
     except ImportError as exc:
         raise ImportError(
             f"{caller} requires matplotlib, an optional dependency of skbackprop. "
-            'Install it with: pip install "skbackprop[plot]"'
+            'Install it with: pip install matplotlib (the plot extra)'
         ) from exc
 
 
@@ -49,10 +49,13 @@ def _is_search(estimator):
     """Whether ``estimator`` is a hyperparameter search (GridSearchCV and kin).
 
     Duck-typed on the parameters every scikit-learn search has (``estimator``,
-    ``cv`` and ``refit``), so that the Halving searches and third-party
-    subclasses of ``BaseSearchCV`` are recognised without private imports.
+    ``cv``, ``refit`` and a ``param_grid`` or ``param_distributions``), so that
+    the Halving searches and third-party subclasses of ``BaseSearchCV`` are
+    recognised without private imports, and other meta-estimators with a ``cv``
+    and a ``refit`` (``TunedThresholdClassifierCV``) are not.
     """
-    return all(hasattr(estimator, a) for a in ("estimator", "cv", "refit"))
+    grid = hasattr(estimator, "param_grid") or hasattr(estimator, "param_distributions")
+    return grid and all(hasattr(estimator, a) for a in ("estimator", "cv", "refit"))
 
 
 def _fitted_network(estimator, caller):

@@ -285,7 +285,7 @@ def test_help_explains_every_option(capsys):
         "bench",
     ):
         assert option in out
-    assert 'pip install "skbackprop[plot]"' in " ".join(out.split())
+    assert 'pip install matplotlib' in " ".join(out.split())
 
 
 def test_plot_without_matplotlib_fails_before_fitting(monkeypatch, capsys, tmp_path):
@@ -294,7 +294,7 @@ def test_plot_without_matplotlib_fails_before_fitting(monkeypatch, capsys, tmp_p
         demo.main(["--quick", "--plot", str(tmp_path / "x.png")])
     assert exc.value.code == 2
     captured = capsys.readouterr()
-    assert 'pip install "skbackprop[plot]"' in captured.err
+    assert 'pip install matplotlib' in captured.err
     assert captured.out == ""
 
 

@@ -127,6 +127,18 @@ class NanDelta(LogCosh):
         return np.full_like(p, np.nan)
 
 
+class CodeError(Exception):
+    """A user's exception whose constructor takes two arguments."""
+
+    def __init__(self, code, text):
+        super().__init__(f"{code}: {text}")
+
+
+class RaisesOwnError(LogCosh):
+    def output_delta(self, y, p, out=None):
+        raise CodeError(3, "bad delta")
+
+
 @pytest.mark.parametrize(
     "loss, error, match",
     [
@@ -137,6 +149,8 @@ class NanDelta(LogCosh):
         (ArrayValue(), ValueError, "ArrayValue.value returned"),
         (Modifies(), ValueError, "modified its input y or p"),
         (NanDelta(), ValueError, "NanDelta.output_delta returned NaN or inf"),
+        # its message kept, though CodeError cannot be rebuilt from one message
+        (RaisesOwnError(), ValueError, "RaisesOwnError.output_delta failed.*3: bad"),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, Loss) else None,
 )

@@ -207,7 +207,7 @@ def test_gradient_norms_must_be_2d():
 @pytest.mark.parametrize("Display", [LossCurveDisplay, GradientNormDisplay])
 def test_missing_matplotlib_says_what_to_install(adam, monkeypatch, Display):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
-    with pytest.raises(ImportError, match=r'pip install "skbackprop\[plot\]"'):
+    with pytest.raises(ImportError, match=r"pip install matplotlib \(the plot extra"):
         Display.from_estimator(adam)
     # The displays can be built without matplotlib; only drawing needs it.
     display = GradientNormDisplay(gradient_norms=adam.gradient_norms_)
