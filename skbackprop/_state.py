@@ -246,11 +246,16 @@ def _check_activation_contract(act):
             else None
         )
         extra = () if theta is None else (theta,)
+
+        def where(method, dtype=dtype):
+            shape = f"a (3, 4) {dtype.__name__} array"
+            return f"{name}.{method} failed on {shape} of signals"
+
         s_in = s.copy()
-        o = _call(act, "forward", name, s_in, *extra)
+        o = _call(act, "forward", where, s_in, *extra)
         _check_output(o, s, name, "forward")
         o_in = np.array(o, copy=True)
-        d = _call(act, "derivative", name, s_in, o_in, *extra)
+        d = _call(act, "derivative", where, s_in, o_in, *extra)
         _check_output(d, s, name, "derivative")
         if not (np.array_equal(s_in, s) and np.array_equal(o_in, o)):
             raise ValueError(
@@ -294,15 +299,17 @@ def _check_in_namespace(act, xp, device):
         )
 
 
-def _call(act, method, name, *args):
+def _call(obj, method, where, *args, **kwargs):
+    """``obj.method(*args, **kwargs)`` on the probe; its errors say ``where``."""
     try:
-        return getattr(act, method)(*args)
+        return getattr(obj, method)(*args, **kwargs)
     except Exception as err:
-        raise _same_kind(
-            err,
-            f"{name}.{method} failed on a (3, 4) {args[0].dtype} array of signals: "
-            f"{err}",
-        ) from err
+        hint = (
+            " (output_delta must accept out=None, a buffer it may ignore)"
+            if method == "output_delta" and isinstance(err, TypeError)
+            else ""
+        )
+        raise _same_kind(err, f"{where(method)}{hint}: {err}") from err
 
 
 def _check_output(out, s, name, method):
@@ -342,12 +349,16 @@ def _check_loss_contract(loss):
         # positive values, probabilities).
         y = np.linspace(0.9, 0.1, 12, dtype=dtype).reshape(4, 3)
         s = np.linspace(-1, 1, 12, dtype=dtype).reshape(4, 3)
-        p = _loss_call(loss, "link", name, s.copy())
+
+        def where(method, dtype=dtype):
+            return f"Loss {name}.{method} failed on (4, 3) {dtype.__name__} arrays"
+
+        p = _call(loss, "link", where, s.copy())
         _check_loss_output(p, s, name, "link")
         y_in, p_in = y.copy(), np.array(p, copy=True)
         weights = np.linspace(0.5, 1.5, 4, dtype=dtype)
         for sample_weight in (None, weights):
-            value = _loss_call(loss, "value", name, y, p, sample_weight)
+            value = _call(loss, "value", where, y, p, sample_weight)
             try:
                 finite = np.ndim(value) == 0 and np.isfinite(float(value))
             except (TypeError, ValueError):
@@ -358,29 +369,13 @@ def _check_loss_contract(loss):
                     "must return one finite number, the weighted mean over samples "
                     "summed over outputs (see skbackprop.losses.reduce_loss)."
                 )
-        delta = _loss_call(loss, "output_delta", name, y, p, out=np.empty_like(p))
+        delta = _call(loss, "output_delta", where, y, p, out=np.empty_like(p))
         _check_loss_output(delta, p, name, "output_delta")
         if not (np.array_equal(y, y_in) and np.array_equal(p, p_in)):
             raise ValueError(
                 f"{name}.value or {name}.output_delta modified its input y or p; "
                 "they must leave them unchanged (output_delta may write to out)."
             )
-
-
-def _loss_call(loss, method, name, *args, **kwargs):
-    try:
-        return getattr(loss, method)(*args, **kwargs)
-    except Exception as err:
-        hint = (
-            " (output_delta must accept out=None, a buffer it may ignore)"
-            if method == "output_delta" and isinstance(err, TypeError)
-            else ""
-        )
-        raise _same_kind(
-            err,
-            f"Loss {name}.{method} failed on (4, 3) {args[0].dtype} arrays{hint}: "
-            f"{err}",
-        ) from err
 
 
 def _check_loss_output(out, like, name, method):
