@@ -36,10 +36,10 @@ from ._utils import (
     _atomic,
     _combine,
     _non_finite_error,
-    _UnavailableError,
     _validate_with_hints,
 )
 from .activations import ACTIVATIONS, Activation
+from .exceptions import UnavailableMethodError
 from .network import Network, clip_extreme, forward, signal_limit
 
 
@@ -279,7 +279,7 @@ class BaseBackprop(
                 "solver='adam'."
             )
         if self.early_stopping:
-            raise _UnavailableError(
+            raise UnavailableMethodError(
                 "partial_fit does not support early_stopping=True: a single pass "
                 "has no held-out set to stop on. Set early_stopping=False (for "
                 "example with set_params) to train incrementally."

@@ -199,14 +199,6 @@ def _take_rows(X, idx):
     return xp.take(X, xp.asarray(idx, device=_xp.device(X)), axis=0)
 
 
-class _UnavailableError(AttributeError, ValueError):
-    """A method that this configuration does not offer.
-
-    An AttributeError, so that ``hasattr`` is False, and a ValueError, as
-    scikit-learn's MLP raises for ``partial_fit`` with ``early_stopping=True``.
-    """
-
-
 def _combine(sample_weight, class_factor):
     """Sample weights times per-row class weights (either may be None)."""
     if class_factor is None:

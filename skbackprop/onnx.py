@@ -157,7 +157,7 @@ def _checked(out, obj):
 
 
 def _clip(g, a):
-    """``a`` clipped at the graph dtype's signal limit, as ``predict`` clips.
+    """Return ``a`` clipped at the graph dtype's signal limit, as ``predict`` clips.
 
     ``predict`` clips its input and every layer's signal at
     ``sqrt(finfo(dtype).max)`` (:func:`skbackprop.network.signal_limit`) with a
