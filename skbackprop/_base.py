@@ -30,6 +30,7 @@ from ._state import (
     StateMixin,
     _check_in_namespace,
     _check_loss_in_namespace,
+    _CheckedLoss,
 )
 from ._training import TrainingMixin
 from ._utils import (
@@ -40,6 +41,7 @@ from ._utils import (
 )
 from .activations import ACTIVATIONS, Activation
 from .exceptions import UnavailableMethodError
+from .losses import BUILTIN_LOSSES
 from .network import Network, clip_extreme, forward, signal_limit
 
 
@@ -122,9 +124,12 @@ class BaseBackprop(
         (moved to ``xp`` on ``device`` when drawn on the host), so whatever the
         user assigned or edited since the last call is what trains.
         """
-        net = Network(
-            layer_units, self.activations_, self._loss, dtype, xp=xp, device=device
-        )
+        loss = self._loss
+        if type(loss) not in BUILTIN_LOSSES:
+            # A user's loss is watched for NaN or inf on finite outputs, so that
+            # its fault is not reported as a divergence (TrainingMixin).
+            loss = _CheckedLoss(loss)
+        net = Network(layer_units, self.activations_, loss, dtype, xp=xp, device=device)
         net.set_parameters(self.coefs_, self.intercepts_, self.activation_params_)
         self.coefs_ = net.coefs
         self.intercepts_ = net.intercepts

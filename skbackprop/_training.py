@@ -261,6 +261,7 @@ class TrainingMixin:
         raises (and the estimator is left as it was). The optimizer's state
         (momentum, moment estimates) diverged with the weights: it is reset.
         """
+        self._check_loss_fault(net, f"epoch {epoch}")
         candidates = list(history.latest_first())
         if self.early_stopping and self._best_criterion > -np.inf:
             # Only once an epoch has been scored are the "best" weights trained.
@@ -290,6 +291,28 @@ class TrainingMixin:
             f"{self.learning_rate_init}) or scale the input, e.g. with "
             "sklearn.preprocessing.StandardScaler.",
             ConvergenceWarning,
+        )
+
+    def _check_loss_fault(self, net, when):
+        """Raise if a user's loss gave NaN or inf for finite outputs in this call.
+
+        Then the blow-up is the loss's doing (its value or delta is undefined
+        where the outputs went), not the optimizer's: the error names the loss
+        and the method, and the call leaves the estimator as it was.
+        """
+        fault = getattr(net.loss, "fault", None)
+        method = None if fault is None else fault()
+        if method is None:
+            return
+        name = type(self._loss).__name__
+        raise ValueError(
+            f"Loss {name}.{method} returned NaN or inf for finite network outputs "
+            f"(in {when}): the outputs went outside the loss's domain (a log of "
+            "a negative prediction, say), so this is the loss's failure, not a "
+            "divergence of the training. Give the loss a link that maps into its "
+            "domain (e.g. exp for positive outputs), or make link, value and "
+            "output_delta finite for every finite input (e.g. clip p). The "
+            "estimator was left as it was before this call."
         )
 
     def _ends_finite(self, X):
