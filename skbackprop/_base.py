@@ -156,6 +156,7 @@ class BaseBackprop(
             Whether the weights were freshly initialised.
         """
         hidden = self._hidden_layer_sizes()
+        X = _xp.plain_input(X)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -307,6 +308,7 @@ class BaseBackprop(
     def _validated_output(self, X, link=True, method="predict"):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
+        X = _xp.plain_input(X)
         xp = _xp.dispatch_namespace(X)
         self._check_namespace(X, xp, method)
         if not self._is_plain_valid_array(X):
