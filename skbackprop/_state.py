@@ -489,25 +489,31 @@ class _CheckedLoss:
         return getattr(self.loss, name)
 
     def link(self, s):  # noqa: D102
-        return self._checked("link", self.loss.link(s), s)
+        # A numpy link may overwrite s: its finiteness is taken before the call.
+        return self._checked("link", s, lambda: self.loss.link(s))
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
-        return self._checked("value", self.loss.value(y, p, sample_weight), p)
+        return self._checked("value", p, lambda: self.loss.value(y, p, sample_weight))
 
     def output_delta(self, y, p, out=None):  # noqa: D102
-        return self._checked("output_delta", self.loss.output_delta(y, p, out=out), p)
+        return self._checked(
+            "output_delta", p, lambda: self.loss.output_delta(y, p, out=out)
+        )
 
-    def _checked(self, method, result, inputs):
+    def _checked(self, method, inputs, call):
+        """Return ``call()``; flag ``method`` if it is non-finite on finite inputs."""
         if isinstance(inputs, np.ndarray):
-            if (
-                not self._flags.get(method, False)
-                and not np.isfinite(result).all()
-                and np.isfinite(inputs).all()
-            ):
+            if self._flags.get(method, False):
+                return call()
+            finite_in = bool(np.isfinite(inputs).all())
+            result = call()
+            if finite_in and not np.isfinite(result).all():
                 self._flags[method] = True
             return result
         xp = _xp.namespace(inputs)
-        bad = ~xp.all(xp.isfinite(xp.asarray(result))) & xp.all(xp.isfinite(inputs))
+        finite_in = xp.all(xp.isfinite(inputs))
+        result = call()
+        bad = ~xp.all(xp.isfinite(xp.asarray(result))) & finite_in
         old = self._flags.get(method)
         self._flags[method] = bad if old is None else old | bad
         return result

@@ -93,6 +93,15 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
             f"epsilon must be a positive, finite step for the finite differences; "
             f"got {epsilon!r}. The default 1e-6 suits float64."
         )
+    # Complex X is refused (not cast to real) and a torch X is detached from
+    # any autograd graph, as the estimators do.
+    X = _xp.plain_input(X)
+    if getattr(getattr(X, "dtype", None), "kind", None) == "c":
+        raise ValueError(
+            "Complex data not supported: X is complex. The network computes with "
+            "real numbers; pass the real part, the magnitude, or the real and "
+            "imaginary parts as separate feature columns."
+        )
     if hasattr(estimator, "coefs_"):
         # A private copy continues from the fitted state (warm start) untouched.
         est = copy.deepcopy(estimator).set_params(warm_start=True)

@@ -384,6 +384,7 @@ class ReturnsArray(Callback):
         return np.array([logs["loss"] < 0.1, False])
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize("solver", ["adam", "lbfgs"])
 def test_a_callback_returning_an_array_is_a_clear_error(data, solver):
     X, y = data
@@ -399,6 +400,7 @@ def test_a_callback_returning_an_array_is_a_clear_error(data, solver):
     np.testing.assert_array_equal(clf.coefs_[0], before)  # left as it was
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_a_callback_returning_a_numpy_bool_or_zero_d_array_works(data):
     X, y = data
 

@@ -366,3 +366,11 @@ def test_check_gradient_refuses_an_epsilon_that_is_not_a_real_number(epsilon):
     X, y = np.random.RandomState(0).standard_normal((10, 3)), np.arange(10.0)
     with pytest.raises(TypeError, match=r"epsilon must be a real number.*1e-6"):
         check_gradient(BackpropRegressor(), X, y, epsilon=epsilon)
+
+
+def test_check_gradient_refuses_complex_x_instead_of_dropping_its_imaginary_part():
+    X = np.random.RandomState(0).standard_normal((10, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's ComplexWarning was all there was
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            check_gradient(BackpropRegressor(), X + 1j * X, np.arange(10.0))

@@ -30,6 +30,7 @@ from skbackprop import (
     check_gradient,
     move_to,
 )
+from skbackprop.losses import Loss, reduce_loss
 
 try:
     import torch
@@ -521,3 +522,32 @@ def test_requires_grad_x_is_detached_and_outputs_never_join_its_graph(
     for a, b in zip(est.coefs_, ref.coefs_, strict=True):
         np.testing.assert_array_equal(_np(a), _np(b))
     assert X_grad.grad is None
+
+
+class _XpLogSquared(Loss):
+    """Squared error of ``log(p + 3)`` in any namespace: NaN for p < -3."""
+
+    def value(self, y, p, sample_weight=None):
+        xp = _xp.namespace(p)
+        return reduce_loss(0.5 * (xp.log(p + 3) - xp.log(y + 3)) ** 2, sample_weight)
+
+    def output_delta(self, y, p, out=None):
+        xp = _xp.namespace(p)
+        return (xp.log(p + 3) - xp.log(y + 3)) / (p + 3)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_a_user_loss_fault_is_named_in_every_namespace(namespace, dispatch):
+    # The check stays on the device during the epoch (no synchronisation per
+    # batch) and is read when the epoch blows up.
+    est = BackpropRegressor(
+        loss=_XpLogSquared(),
+        solver="sgd",
+        learning_rate_init=0.5,
+        hidden_layer_sizes=(6,),
+        random_state=0,
+    )
+    y = -2.5 + 0.1 * X_reg[:, 0]
+    with pytest.raises(ValueError, match=r"_XpLogSquared\.\w+ returned NaN or inf"):
+        est.fit(_to(namespace, X_reg), _to(namespace, y))
+    assert not hasattr(est, "coefs_")
