@@ -160,7 +160,8 @@ class TrainingMixin:
             # weights that predict finitely on the rows it trained on.
             if not self._ends_finite(train[0]):
                 self._diverged(net, history, train[0], first_pass, self.n_iter_)
-            self._warn_if_beyond_recovery()
+            else:
+                self._warn_if_beyond_recovery()
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
     def _current_optimizer(self, net, incremental):
