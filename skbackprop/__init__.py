@@ -6,7 +6,7 @@ core (:mod:`skbackprop.network`) with pluggable activations
 (:mod:`skbackprop.activations`).
 """
 
-from . import activations
+from . import activations, exceptions
 from ._config import config_context, get_config, set_config
 from ._convert import move_to
 from .activations import (
@@ -46,6 +46,7 @@ __all__ = [
     "activations",
     "check_gradient",
     "config_context",
+    "exceptions",
     "get_config",
     "move_to",
     "set_config",

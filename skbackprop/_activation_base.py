@@ -30,6 +30,10 @@ class Activation(BaseEstimator):
     array([0.])
     """
 
+    # Documented and imported as skbackprop.activations.Activation (also in the
+    # messages of scikit-learn's parameter validation).
+    __module__ = "skbackprop.activations"
+
     #: Name used in messages and in ``repr``; built-ins also accept it as a string.
     name = None
 
@@ -90,6 +94,8 @@ class ParametricActivation(Activation):
     vector; :meth:`forward`, :meth:`derivative` and :meth:`parameter_gradient`
     receive them.
     """
+
+    __module__ = "skbackprop.activations"
 
     #: Number of trainable parameters per unit.
     n_parameters = 1

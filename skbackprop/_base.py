@@ -30,16 +30,18 @@ from ._state import (
     StateMixin,
     _check_in_namespace,
     _check_loss_in_namespace,
+    _CheckedLoss,
 )
 from ._training import TrainingMixin
 from ._utils import (
     _atomic,
     _combine,
     _non_finite_error,
-    _UnavailableError,
     _validate_with_hints,
 )
 from .activations import ACTIVATIONS, Activation
+from .exceptions import UnavailableMethodError
+from .losses import BUILTIN_LOSSES
 from .network import Network, clip_extreme, forward, signal_limit
 
 
@@ -122,9 +124,12 @@ class BaseBackprop(
         (moved to ``xp`` on ``device`` when drawn on the host), so whatever the
         user assigned or edited since the last call is what trains.
         """
-        net = Network(
-            layer_units, self.activations_, self._loss, dtype, xp=xp, device=device
-        )
+        loss = self._loss
+        if type(loss) not in BUILTIN_LOSSES:
+            # A user's loss is watched for NaN or inf on finite outputs, so that
+            # its fault is not reported as a divergence (TrainingMixin).
+            loss = _CheckedLoss(loss)
+        net = Network(layer_units, self.activations_, loss, dtype, xp=xp, device=device)
         net.set_parameters(self.coefs_, self.intercepts_, self.activation_params_)
         self.coefs_ = net.coefs
         self.intercepts_ = net.intercepts
@@ -151,6 +156,7 @@ class BaseBackprop(
             Whether the weights were freshly initialised.
         """
         hidden = self._hidden_layer_sizes()
+        X = _xp.plain_input(X)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
         )
@@ -279,7 +285,7 @@ class BaseBackprop(
                 "solver='adam'."
             )
         if self.early_stopping:
-            raise _UnavailableError(
+            raise UnavailableMethodError(
                 "partial_fit does not support early_stopping=True: a single pass "
                 "has no held-out set to stop on. Set early_stopping=False (for "
                 "example with set_params) to train incrementally."
@@ -302,6 +308,7 @@ class BaseBackprop(
     def _validated_output(self, X, link=True, method="predict"):
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
+        X = _xp.plain_input(X)
         xp = _xp.dispatch_namespace(X)
         self._check_namespace(X, xp, method)
         if not self._is_plain_valid_array(X):

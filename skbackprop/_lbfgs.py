@@ -93,6 +93,7 @@ class LbfgsMixin:
                 net.params[...] = net.asarray(res.x)
                 self.loss_ = float(res.fun)
             else:
+                self._check_loss_fault(net, "an L-BFGS iteration")
                 if first_pass and not finite_iterates[0]:
                     # Not one finite iterate: no trained weights to keep.
                     raise _non_finite_error(self)

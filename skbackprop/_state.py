@@ -332,50 +332,80 @@ def _check_output(out, s, name, method):
         )
 
 
+# The probe's shapes: several outputs and one (a loss that is right for one of
+# them only, np.squeeze, is caught), with odd numbers of rows.
+_LOSS_PROBE_SHAPES = ((7, 3), (5, 1))
+
+
 def _check_loss_contract(loss):
-    """Check a user's loss once, on a probe, before any training.
+    """Check a user's loss once, on probes, before any training.
 
     Built-ins are trusted. ``link`` and ``output_delta`` must return finite float
     arrays of the probe's shape and dtype (the network multiplies the delta into
     buffers of its dtype), ``value`` a finite number, and none may modify the
-    targets or outputs; anything else would train on wrong numbers or fail later
+    targets or outputs; the delta must be writable and its own memory (the
+    network scales it in place). The probes have several outputs and one, with
+    odd row counts. Anything else would train on wrong numbers or fail later
     with a bare numpy error, so the error names the class and the method.
     """
     if type(loss) in BUILTIN_LOSSES:
         return
-    name = type(loss).__name__
     for dtype in (np.float64, np.float32):
-        # Targets in (0, 1): inside the domain of most losses (counts, rates,
-        # positive values, probabilities).
-        y = np.linspace(0.9, 0.1, 12, dtype=dtype).reshape(4, 3)
-        s = np.linspace(-1, 1, 12, dtype=dtype).reshape(4, 3)
+        for shape in _LOSS_PROBE_SHAPES:
+            _probe_loss(loss, dtype, shape)
 
-        def where(method, dtype=dtype):
-            return f"Loss {name}.{method} failed on (4, 3) {dtype.__name__} arrays"
 
-        p = _call(loss, "link", where, s.copy())
-        _check_loss_output(p, s, name, "link")
-        y_in, p_in = y.copy(), np.array(p, copy=True)
-        weights = np.linspace(0.5, 1.5, 4, dtype=dtype)
-        for sample_weight in (None, weights):
-            value = _call(loss, "value", where, y, p, sample_weight)
-            try:
-                finite = np.ndim(value) == 0 and np.isfinite(float(value))
-            except (TypeError, ValueError):
-                finite = False
-            if not finite:
-                raise ValueError(
-                    f"Loss {name}.value returned {value!r} for finite outputs; it "
-                    "must return one finite number, the weighted mean over samples "
-                    "summed over outputs (see skbackprop.losses.reduce_loss)."
-                )
-        delta = _call(loss, "output_delta", where, y, p, out=np.empty_like(p))
-        _check_loss_output(delta, p, name, "output_delta")
-        if not (np.array_equal(y, y_in) and np.array_equal(p, p_in)):
+def _probe_loss(loss, dtype, shape):
+    """Check ``loss`` on one probe of ``shape`` in ``dtype`` (see above)."""
+    name = type(loss).__name__
+    size = shape[0] * shape[1]
+    # Targets in (0, 1): inside the domain of most losses (counts, rates,
+    # positive values, probabilities).
+    y = np.linspace(0.9, 0.1, size, dtype=dtype).reshape(shape)
+    s = np.linspace(-1, 1, size, dtype=dtype).reshape(shape)
+
+    def where(method):
+        return f"Loss {name}.{method} failed on {shape} {dtype.__name__} arrays"
+
+    p = _call(loss, "link", where, s.copy())
+    _check_loss_output(p, s, name, "link")
+    y_in, p_in = y.copy(), np.array(p, copy=True)
+    weights = np.linspace(0.5, 1.5, shape[0], dtype=dtype)
+    for sample_weight in (None, weights):
+        value = _call(loss, "value", where, y, p, sample_weight)
+        try:
+            finite = np.ndim(value) == 0 and np.isfinite(float(value))
+        except (TypeError, ValueError):
+            finite = False
+        if not finite:
             raise ValueError(
-                f"{name}.value or {name}.output_delta modified its input y or p; "
-                "they must leave them unchanged (output_delta may write to out)."
+                f"Loss {name}.value returned {value!r} for finite outputs; it "
+                "must return one finite number, the weighted mean over samples "
+                "summed over outputs (see skbackprop.losses.reduce_loss)."
             )
+    delta = _call(loss, "output_delta", where, y, p, out=np.empty_like(p))
+    _check_loss_output(delta, p, name, "output_delta")
+    if not (np.array_equal(y, y_in) and np.array_equal(p, p_in)):
+        raise ValueError(
+            f"{name}.value or {name}.output_delta modified its input y or p; "
+            "they must leave them unchanged (output_delta may write to out)."
+        )
+    problem = None
+    if not delta.flags.writeable:
+        problem = (
+            "returned a read-only array (np.broadcast_to and some views give "
+            "one); the network scales the delta in place"
+        )
+    elif np.shares_memory(delta, y) or np.shares_memory(delta, p):
+        problem = (
+            "returned an array that shares memory with its input y or p; the "
+            "network scales the delta in place, which would change them"
+        )
+    if problem:
+        raise ValueError(
+            f"Loss {name}.output_delta {problem}. Return a new array (e.g. "
+            "np.array(delta), or .copy() of a view) or write the result into out."
+        )
 
 
 def _check_loss_output(out, like, name, method):
@@ -408,17 +438,24 @@ def _check_loss_in_namespace(loss, xp, device):
     if type(loss) in BUILTIN_LOSSES:
         return
     name = type(loss).__name__
-    s = xp.reshape(xp.linspace(-1, 1, 12, dtype=xp.float64, device=device), (4, 3))
-    y = xp.reshape(xp.linspace(0.9, 0.1, 12, dtype=xp.float64, device=device), (4, 3))
-    try:
-        p = loss.link(xp.asarray(s, copy=True))
-        delta = loss.output_delta(y, p)
-        value = loss.value(y, p)
-        wrong = [type(r).__name__ for r in (p, delta) if type(r) is not type(s)]
-        problem = f"returned a {wrong[0]}" if wrong else None
-        float(value)
-    except Exception as err:  # noqa: BLE001  (any failure gets the same advice)
-        problem = f"failed ({type(err).__name__}: {err})"
+    problem = None
+    for shape in _LOSS_PROBE_SHAPES:
+        size = shape[0] * shape[1]
+        s = xp.linspace(-1, 1, size, dtype=xp.float64, device=device)
+        y = xp.linspace(0.9, 0.1, size, dtype=xp.float64, device=device)
+        s, y = xp.reshape(s, shape), xp.reshape(y, shape)
+        try:
+            p = loss.link(xp.asarray(s, copy=True))
+            delta = loss.output_delta(y, p)
+            value = loss.value(y, p)
+            wrong = [type(r).__name__ for r in (p, delta) if type(r) is not type(s)]
+            if wrong:
+                problem = f"returned a {wrong[0]}"
+            float(value)
+        except Exception as err:  # noqa: BLE001  (any failure gets the same advice)
+            problem = f"failed ({type(err).__name__}: {err})"
+        if problem:
+            break
     if problem:
         where = _xp.namespace_name(xp)
         raise TypeError(
@@ -428,3 +465,63 @@ def _check_loss_in_namespace(loss, xp, device):
             "array_namespace(p) and the array API's functions (xp.abs, xp.where, "
             "...), or fit on numpy arrays."
         )
+
+
+class _CheckedLoss:
+    """A user's loss whose results are checked for NaN and inf while it trains.
+
+    The network computes through this wrapper; it records the first method
+    (``link``, ``value``, ``output_delta``) that returned NaN or inf for finite
+    inputs: the loss's own fault (a log of a negative prediction, say), which a
+    diverging fit would otherwise be blamed for. Built-in losses are trusted and
+    not wrapped. With numpy the check is immediate; in other namespaces the
+    flags stay 0-d arrays on the device (no synchronisation per batch) until
+    :meth:`fault` reads them.
+    """
+
+    def __init__(self, loss):
+        self.loss = loss
+        self._flags = {}
+
+    def __getattr__(self, name):
+        if name in ("loss", "_flags"):  # not set yet (copy, unpickling)
+            raise AttributeError(name)
+        return getattr(self.loss, name)
+
+    def link(self, s):  # noqa: D102
+        # A numpy link may overwrite s: its finiteness is taken before the call.
+        return self._checked("link", s, lambda: self.loss.link(s))
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        return self._checked("value", p, lambda: self.loss.value(y, p, sample_weight))
+
+    def output_delta(self, y, p, out=None):  # noqa: D102
+        return self._checked(
+            "output_delta", p, lambda: self.loss.output_delta(y, p, out=out)
+        )
+
+    def _checked(self, method, inputs, call):
+        """Return ``call()``; flag ``method`` if it is non-finite on finite inputs."""
+        if isinstance(inputs, np.ndarray):
+            if self._flags.get(method, False):
+                return call()
+            finite_in = bool(np.isfinite(inputs).all())
+            result = call()
+            if finite_in and not np.isfinite(result).all():
+                self._flags[method] = True
+            return result
+        xp = _xp.namespace(inputs)
+        finite_in = xp.all(xp.isfinite(inputs))
+        result = call()
+        bad = ~xp.all(xp.isfinite(xp.asarray(result))) & finite_in
+        old = self._flags.get(method)
+        self._flags[method] = bad if old is None else old | bad
+        return result
+
+    def fault(self):
+        """Return the first method that gave NaN or inf for finite inputs, or None."""
+        for method in ("link", "value", "output_delta"):
+            flag = self._flags.get(method)
+            if flag is not None and bool(flag):
+                return method
+        return None

@@ -29,6 +29,10 @@ from ._utils import (
 from .network import signal_bound, signal_limit
 from .optimizers import SGD, Adam
 
+# A training loss this many times its first epoch's (or 1, if larger) marks
+# weights beyond recovery: no later learning rate brings them back in practice.
+_BEYOND_RECOVERY = 1e10
+
 # Batches up to this size train in one compiled call per epoch when the kernels
 # are on (measured: 28x faster at batch 1, 2.8x at 32, 1.5x at 64).
 _COMPILED_MAX_BATCH = 64
@@ -156,6 +160,8 @@ class TrainingMixin:
             # weights that predict finitely on the rows it trained on.
             if not self._ends_finite(train[0]):
                 self._diverged(net, history, train[0], first_pass, self.n_iter_)
+            else:
+                self._warn_if_beyond_recovery()
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
     def _current_optimizer(self, net, incremental):
@@ -261,6 +267,7 @@ class TrainingMixin:
         raises (and the estimator is left as it was). The optimizer's state
         (momentum, moment estimates) diverged with the weights: it is reset.
         """
+        self._check_loss_fault(net, f"epoch {epoch}")
         candidates = list(history.latest_first())
         if self.early_stopping and self._best_criterion > -np.inf:
             # Only once an epoch has been scored are the "best" weights trained.
@@ -282,14 +289,78 @@ class TrainingMixin:
             kept = "the weights from before this call are kept"
         else:
             kept = f"the weights after epoch {kept_epoch} are kept"
+        advice = (
+            f"Use a smaller learning_rate_init (now {self.learning_rate_init}) or "
+            "scale the input, e.g. with sklearn.preprocessing.StandardScaler."
+        )
+        if (beyond := self._beyond_recovery()) is not None:
+            advice = f"{beyond} {self._refit_advice()}"
         _warn(
             f"Training diverged in epoch {epoch}: the loss, the weights, the "
             "optimizer's state or the predictions became non-finite (inf or NaN); "
             f"{kept}, and the optimizer's state (momentum, moment estimates) is "
-            f"reset. Use a smaller learning_rate_init (now "
-            f"{self.learning_rate_init}) or scale the input, e.g. with "
-            "sklearn.preprocessing.StandardScaler.",
+            f"reset. {advice}",
             ConvergenceWarning,
+        )
+
+    def _beyond_recovery(self, curve=None):
+        """Say why the model is beyond recovery, or return None if it is not.
+
+        The criterion: the latest training loss exceeds ``_BEYOND_RECOVERY``
+        (1e10) times the first epoch's (or 1, whichever is larger). Such a loss
+        comes from weights so large that no later learning rate brings them
+        back in any useful number of epochs. With early stopping the best
+        epoch's weights are kept, so the training loss says nothing of them.
+        """
+        curve = self.loss_curve_ if curve is None else curve
+        if self.early_stopping or not curve:
+            return None
+        first, last = curve[0], curve[-1]
+        if not last > _BEYOND_RECOVERY * max(first, 1.0):
+            return None
+        return (
+            f"The training loss is {last:.3g}, more than {_BEYOND_RECOVERY:.0e} "
+            f"times its first epoch's ({first:.3g}): the weights are beyond "
+            "recovery, and training them further (partial_fit, warm_start) will "
+            "not bring them back."
+        )
+
+    def _warn_if_beyond_recovery(self):
+        """Warn once: when this call took the model beyond recovery."""
+        curve = self.loss_curve_
+        before = curve[: len(curve) - self.n_iter_]
+        if not self.n_iter_ or self._beyond_recovery(before) is not None:
+            return
+        if (beyond := self._beyond_recovery()) is not None:
+            _warn(f"{beyond} {self._refit_advice()}", ConvergenceWarning)
+
+    def _refit_advice(self):
+        return (
+            "Refit the model from fresh weights (fit with warm_start=False), "
+            f"with a smaller learning_rate_init (now {self.learning_rate_init}) "
+            "or scaled inputs, e.g. with sklearn.preprocessing.StandardScaler."
+        )
+
+    def _check_loss_fault(self, net, when):
+        """Raise if a user's loss gave NaN or inf for finite outputs in this call.
+
+        Then the blow-up is the loss's doing (its value or delta is undefined
+        where the outputs went), not the optimizer's: the error names the loss
+        and the method, and the call leaves the estimator as it was.
+        """
+        fault = getattr(net.loss, "fault", None)
+        method = None if fault is None else fault()
+        if method is None:
+            return
+        name = type(self._loss).__name__
+        raise ValueError(
+            f"Loss {name}.{method} returned NaN or inf for finite network outputs "
+            f"(in {when}): the outputs went outside the loss's domain (a log of "
+            "a negative prediction, say), so this is the loss's failure, not a "
+            "divergence of the training. Give the loss a link that maps into its "
+            "domain (e.g. exp for positive outputs), or make link, value and "
+            "output_delta finite for every finite input (e.g. clip p). The "
+            "estimator was left as it was before this call."
         )
 
     def _ends_finite(self, X):

@@ -187,6 +187,39 @@ def host(x):
     return to_numpy(x) if is_array_api_obj(x) else x
 
 
+def plain_input(X):
+    """``X`` detached from an autograd graph; complex arrays refused.
+
+    A PyTorch tensor with ``requires_grad=True`` is detached, deliberately: the
+    estimators train and predict with their own weights, never backpropagate
+    into the caller's graph, and return outputs that are not attached to it
+    (torch's in-place ``out=`` products refuse such tensors, and its numpy
+    conversion too). Complex arrays of any namespace are refused as
+    scikit-learn refuses complex numpy input (under array API dispatch, torch
+    would otherwise cast them to real, dropping the imaginary part). Other
+    inputs (numpy, sparse, lists, DataFrames) pass unchanged: scikit-learn's
+    validation handles them.
+
+    Raises
+    ------
+    ValueError
+        If ``X`` is a complex array of a namespace other than numpy.
+    """
+    if not is_array_api_obj(X):
+        return X
+    xp = namespace(X)
+    if xp.isdtype(X.dtype, "complex floating"):
+        raise ValueError(
+            f"Complex data not supported: X is a complex {namespace_name(xp)} "
+            f"array ({X.dtype}). The network computes with real numbers; pass "
+            "the real part (X.real), the magnitude (abs(X)), or the real and "
+            "imaginary parts as separate feature columns."
+        )
+    if getattr(X, "requires_grad", False):
+        X = X.detach()
+    return X
+
+
 def numpy_dtype(dtype):
     """Return the numpy dtype named as ``dtype`` (any namespace's float dtype)."""
     if isinstance(dtype, np.dtype | type):

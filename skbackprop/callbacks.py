@@ -12,13 +12,15 @@ The estimator calls them on the objects you passed (it does not clone them):
     ``epoch``, ``loss`` (training objective, L2 term included),
     ``gradient_norms`` (ndarray, one entry per layer), ``learning_rate`` (None for
     lbfgs), ``elapsed`` (seconds since the fit began) and, with early stopping,
-    ``validation_score`` and ``validation_loss``. Returning True stops training
-    after this epoch: ``n_iter_`` is this epoch and the model can predict (with
+    ``validation_score`` and ``validation_loss``. Returning True (or a numpy
+    boolean) stops training after this epoch; returning an array of several
+    values is an error: ``n_iter_`` is this epoch and the model can predict (with
     ``solver="lbfgs"`` too, on every supported scipy).
 ``on_fit_end(estimator, logs)``
     After training; ``logs`` has ``n_iter``.
 
-Any object with these methods works; :class:`Callback` is a convenient base with
+Any object with at least one of these methods works (one with none of them is
+refused as the fit starts); :class:`Callback` is a convenient base with
 no-op hooks and scikit-learn style parameters (so ``clone`` and ``get_params``
 work). Built-ins: :class:`ProgressBar` and :class:`StopOnLoss`. There is no
 ``History`` callback: the fitted estimator already keeps ``loss_curve_``,
@@ -175,7 +177,14 @@ class ProgressBar(Callback):
             The estimator being fitted; its ``max_iter`` is the bar's total.
         logs : dict
             Unused.
+
+        Raises
+        ------
+        TypeError or ValueError
+            If ``desc`` is not a str or None, or ``mininterval`` is not a
+            non-negative number: raised as the fit begins, before any epoch.
         """
+        _check_progress_params(self)
         self._close()  # a bar left open by a fit that raised
         total = getattr(estimator, "max_iter", None)
         desc = type(estimator).__name__ if self.desc is None else self.desc
@@ -295,6 +304,25 @@ class ProgressBar(Callback):
                 self._write_line(state)
             sys.stderr.write("\n")
             sys.stderr.flush()
+
+
+def _check_progress_params(bar):
+    """Refuse :class:`ProgressBar` parameters that would fail mid-fit."""
+    desc, interval = bar.desc, bar.mininterval
+    if desc is not None and not isinstance(desc, str):
+        raise TypeError(
+            f"ProgressBar: desc must be a str or None (the estimator's class "
+            f"name), got {desc!r} of type {type(desc).__name__}."
+        )
+    if (
+        isinstance(interval, bool)
+        or not isinstance(interval, Real)
+        or not (np.isfinite(interval) and interval >= 0)
+    ):
+        raise (ValueError if isinstance(interval, Real) else TypeError)(
+            "ProgressBar: mininterval must be a non-negative number of seconds "
+            f"(0 refreshes after every epoch), got {interval!r}."
+        )
 
 
 def _install_showwarning(progress, estimator):

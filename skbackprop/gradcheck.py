@@ -1,11 +1,13 @@
 """Gradient check: backprop against central finite differences."""
 
 import copy
+from numbers import Real
 
 import numpy as np
 from sklearn.base import clone
 
 from . import _xp
+from ._base import BaseBackprop
 from ._utils import _combine
 
 __all__ = ["check_gradient"]
@@ -54,11 +56,51 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
     -------
     error : float
         The largest relative error (0 when both gradients are exactly zero).
+
+    Raises
+    ------
+    TypeError
+        If ``estimator`` is not a BackpropClassifier or BackpropRegressor (a
+        pipeline: check its last step), or ``epsilon`` is not a real number.
+    ValueError
+        If ``epsilon`` is not positive and finite, or the estimator was fitted
+        in float32.
     """
+    # Everything is checked before anything is built or copied.
+    if not isinstance(estimator, BaseBackprop):
+        hint = (
+            " For a pipeline, check its last step on the transformed rows: "
+            "check_gradient(pipe[-1], pipe[:-1].fit_transform(X), y)."
+            if hasattr(estimator, "steps")
+            else " The Backprop estimators take the parameters of scikit-learn's "
+            "MLPs: check e.g. BackpropRegressor(**mlp.get_params())."
+            if type(estimator).__name__ in ("MLPClassifier", "MLPRegressor")
+            else ""
+        )
+        raise TypeError(
+            "check_gradient checks the backprop gradient of a BackpropClassifier "
+            f"or BackpropRegressor; got a {type(estimator).__name__}, which has "
+            f"no such gradient to check.{hint}"
+        )
+    if isinstance(epsilon, bool) or not isinstance(epsilon, Real):
+        raise TypeError(
+            f"epsilon must be a real number, the finite-difference step; got "
+            f"{epsilon!r} of type {type(epsilon).__name__}. Pass a float such as "
+            "the default 1e-6."
+        )
     if not (np.isfinite(epsilon) and epsilon > 0):
         raise ValueError(
             f"epsilon must be a positive, finite step for the finite differences; "
             f"got {epsilon!r}. The default 1e-6 suits float64."
+        )
+    # Complex X is refused (not cast to real) and a torch X is detached from
+    # any autograd graph, as the estimators do.
+    X = _xp.plain_input(X)
+    if getattr(getattr(X, "dtype", None), "kind", None) == "c":
+        raise ValueError(
+            "Complex data not supported: X is complex. The network computes with "
+            "real numbers; pass the real part, the magnitude, or the real and "
+            "imaginary parts as separate feature columns."
         )
     if hasattr(estimator, "coefs_"):
         # A private copy continues from the fitted state (warm start) untouched.

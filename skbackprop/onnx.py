@@ -60,11 +60,14 @@ except ImportError as err:
 
 import numpy as np
 from onnx import TensorProto
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.validation import check_is_fitted
 
 from . import _xp
 from ._onnx_ops import BUILTIN_EMITTERS, GraphBuilder, emit_output_activation
 from .activations import ParametricActivation
 from .classifier import BackpropClassifier
+from .network import signal_limit
 from .regressor import BackpropRegressor
 
 __all__ = ["GraphBuilder", "to_onnx"]
@@ -153,15 +156,30 @@ def _checked(out, obj):
     return out
 
 
+def _clip(g, a):
+    """Return ``a`` clipped at the graph dtype's signal limit, as ``predict`` clips.
+
+    ``predict`` clips its input and every layer's signal at
+    ``sqrt(finfo(dtype).max)`` (:func:`skbackprop.network.signal_limit`) with a
+    minimum then a maximum; the graph does the same, so the two agree for any
+    finite input, however large.
+    """
+    limit = signal_limit(g.dtype)
+    return g.op("Max", g.op("Min", a, limit), -limit)
+
+
 def _output_signal(g, est, x):
-    """Hidden layers, then the output layer's signal ``s^(L)`` (before its link)."""
+    """Hidden layers, then the output layer's signal ``s^(L)`` (before its link).
+
+    The input and each signal are clipped as in ``predict`` (:func:`_clip`).
+    """
     coefs = [_xp.to_numpy(c) for c in est.coefs_]
     intercepts = [_xp.to_numpy(b) for b in est.intercepts_]
     params = [None if t is None else _xp.to_numpy(t) for t in est.activation_params_]
     emitters = [_activation_emitter(act) for act in est.activations_]
-    o = x
+    o = _clip(g, x)
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        s = g.op("Add", g.op("MatMul", o, W), b)
+        s = _clip(g, g.op("Add", g.op("MatMul", o, W), b))
         if i == len(coefs) - 1:
             return s
         theta = None if params[i] is None else params[i].astype(g.dtype)
@@ -186,6 +204,10 @@ def _label_values(scope, est):
 
 # --------------------------------------------------------- shape calculators
 def _check_io(operator, n_outputs):
+    # skl2onnx calls the shape calculator first: an unfitted model is refused
+    # here with scikit-learn's NotFittedError, before anything reads its
+    # fitted attributes.
+    check_is_fitted(operator.raw_operator)
     check_input_and_output_numbers(
         operator, input_count_range=1, output_count_range=n_outputs
     )
@@ -258,6 +280,19 @@ def _convert_classifier(scope, operator, container):
 
 
 # -------------------------------------------------------------- registration
+def _parse_classifier(scope, model, inputs, custom_parsers=None):
+    """skl2onnx's classifier parser, for a fitted classifier only.
+
+    The parser runs before the shape calculator and reads ``classes_``: an
+    unfitted model is refused here with scikit-learn's NotFittedError, not with
+    skl2onnx's "No known ways to retrieve the number of classes".
+    """
+    from skl2onnx._parse import _parse_sklearn_classifier
+
+    check_is_fitted(model)
+    return _parse_sklearn_classifier(scope, model, inputs, custom_parsers)
+
+
 def _register(cls):
     """Register an estimator class (ours or a subclass) with skl2onnx."""
     alias = f"Skbackprop_{cls.__module__}.{cls.__qualname__}"
@@ -267,6 +302,7 @@ def _register(cls):
             alias,
             _classifier_shapes,
             _convert_classifier,
+            parser=_parse_classifier,
             options=_CLASSIFIER_OPTIONS,
         )
     else:
@@ -336,8 +372,10 @@ def to_onnx(
     Raises
     ------
     ValueError
-        If ``dtype`` is not float32 or float64, or ``X`` is None and the
-        estimator is not fitted.
+        If ``dtype`` is not float32 or float64.
+    sklearn.exceptions.NotFittedError
+        If an estimator to convert is not fitted (also raised by
+        :func:`skl2onnx.to_onnx` once this module is imported).
     NotImplementedError
         If an activation has no ONNX form (a user's activation without an
         ``onnx_nodes`` method).
@@ -358,7 +396,7 @@ def to_onnx(
         return skl2onnx.to_onnx(estimator, X[:1], **common)
     n_features = getattr(estimator, "n_features_in_", None)
     if n_features is None:
-        raise ValueError(
+        raise NotFittedError(
             f"{type(estimator).__name__} is not fitted (it has no n_features_in_), "
             "so the input's width is unknown. Fit it first, or pass sample rows X."
         )

@@ -536,3 +536,16 @@ def test_float32_training_stays_float32(activation):
     ).fit(X, X[:, 0])
     assert {c.dtype for c in reg.coefs_} == {np.dtype(np.float32)}
     assert reg.predict(X).dtype == np.float32
+
+
+def test_a_bad_activation_parameter_error_names_public_classes_only():
+    import re
+
+    from sklearn.utils._param_validation import InvalidParameterError
+
+    X, y = np.random.RandomState(0).normal(size=(10, 2)), np.arange(10.0)
+    with pytest.raises(InvalidParameterError) as info:
+        BackpropRegressor(activation=3).fit(X, y)
+    message = str(info.value)
+    assert "skbackprop.activations.Activation" in message
+    assert not re.search(r"skbackprop\.(\w+\.)*_\w+", message), message

@@ -377,3 +377,72 @@ def test_stop_on_loss_errors(data, callback, params, match):
     clf = BackpropClassifier(callbacks=[callback], **{**SMALL, **params})
     with pytest.raises(ValueError, match=match):
         clf.fit(X, y)
+
+
+class ReturnsArray(Callback):
+    def on_epoch_end(self, estimator, logs):
+        return np.array([logs["loss"] < 0.1, False])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize("solver", ["adam", "lbfgs"])
+def test_a_callback_returning_an_array_is_a_clear_error(data, solver):
+    X, y = data
+    clf = BackpropClassifier(**SMALL, solver=solver).fit(X, y)
+    before = clf.coefs_[0].copy()
+    clf.set_params(callbacks=[ReturnsArray()], warm_start=True)
+    with pytest.raises(
+        TypeError,
+        match=r"ReturnsArray\.on_epoch_end returned an "
+        r"ndarray of shape \(2,\).*True to stop.*\.any\(\)",
+    ):
+        clf.fit(X, y)
+    np.testing.assert_array_equal(clf.coefs_[0], before)  # left as it was
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_a_callback_returning_a_numpy_bool_or_zero_d_array_works(data):
+    X, y = data
+
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, estimator, logs):
+            return np.asarray(logs["epoch"] >= 2)
+
+    assert BackpropClassifier(**SMALL, callbacks=[StopAtTwo()]).fit(X, y).n_iter_ == 2
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        ({"mininterval": "x"}, r"mininterval must be a non-negative number.*'x'"),
+        ({"mininterval": -1}, r"mininterval must be a non-negative number.*-1"),
+        ({"mininterval": np.nan}, r"mininterval must be a non-negative number"),
+        ({"desc": 3}, r"desc must be a str or None.*3"),
+    ],
+)
+@pytest.mark.parametrize("tqdm_installed", [True, False])
+def test_progress_bar_parameters_are_checked_before_the_first_epoch(
+    data, monkeypatch, params, match, tqdm_installed
+):
+    if not tqdm_installed:
+        monkeypatch.setattr("skbackprop.callbacks._tqdm", lambda: None)
+    X, y = data
+    rec = Recorder()
+    clf = BackpropClassifier(**SMALL, callbacks=[ProgressBar(**params), rec])
+    with pytest.raises((TypeError, ValueError), match=match):
+        clf.fit(X, y)
+    assert rec.calls == []  # raised as the fit began, before any epoch
+    assert not hasattr(clf, "coefs_")
+
+
+@pytest.mark.parametrize("callbacks", [3, [Recorder(), "progress"], [print]])
+def test_callbacks_without_hooks_are_refused_as_the_fit_starts(data, callbacks):
+    X, y = data
+    clf = BackpropClassifier(**SMALL, callbacks=callbacks)
+    with pytest.raises(
+        TypeError,
+        match=r"callbacks.*on_fit_begin, on_epoch_end or "
+        r"on_fit_end",
+    ):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")

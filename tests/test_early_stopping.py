@@ -121,3 +121,23 @@ def test_class_weight_ties_of_the_score_are_decided_by_the_weighted_loss():
     assert est.best_validation_score_ == scores[best]
     # Under these weights the model predicts class 0 nearly everywhere.
     assert np.mean(est.predict(X) == 0) > 0.9
+
+
+def test_partial_fit_with_early_stopping_raises_a_public_exception_class():
+    # The error's class is shown in every traceback: it must be one a user can
+    # import and catch by its documented name, not a private helper.
+    import importlib
+
+    est = _quiet_fit(BackpropRegressor(**SMALL, early_stopping=True), *_reg_data())
+    with pytest.raises(ValueError) as info:
+        est.partial_fit(*_reg_data())
+    cls = type(info.value)
+    shown = f"{cls.__module__}.{cls.__qualname__}"
+    assert not any(part.startswith("_") for part in shown.split(".")), shown
+    assert getattr(importlib.import_module(cls.__module__), cls.__qualname__) is cls
+    assert issubclass(cls, AttributeError)
+
+
+def _reg_data():
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    return X, X[:, 0]

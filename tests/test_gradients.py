@@ -329,3 +329,48 @@ def test_fitted_on_dataframe_checks_without_feature_name_warning():
         warnings.simplefilter("error")
         error = check_gradient(est, frame, y, sample_weight=sw)
     assert error < TOL
+
+
+@pytest.mark.parametrize(
+    "estimator, match",
+    [
+        (
+            "pipeline",
+            r"BackpropClassifier or BackpropRegressor; got a Pipeline.*pipe\[-1\]",
+        ),
+        (
+            "sklearn_mlp",
+            r"BackpropClassifier or BackpropRegressor; got a MLPRegressor.*"
+            r"BackpropRegressor\(\*\*mlp.get_params\(\)\)",
+        ),
+        ("not_an_estimator", r"BackpropClassifier or BackpropRegressor; got a str"),
+    ],
+)
+def test_check_gradient_refuses_what_it_cannot_check_with_advice(estimator, match):
+    from sklearn.neural_network import MLPRegressor
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y = np.random.RandomState(0).standard_normal((10, 3)), np.arange(10.0)
+    est = {
+        "pipeline": make_pipeline(StandardScaler(), BackpropRegressor()),
+        "sklearn_mlp": MLPRegressor(),
+        "not_an_estimator": "BackpropRegressor",
+    }[estimator]
+    with pytest.raises(TypeError, match=match):
+        check_gradient(est, X, y)
+
+
+@pytest.mark.parametrize("epsilon", ["1e-6", None, True, [1e-6], 1j])
+def test_check_gradient_refuses_an_epsilon_that_is_not_a_real_number(epsilon):
+    X, y = np.random.RandomState(0).standard_normal((10, 3)), np.arange(10.0)
+    with pytest.raises(TypeError, match=r"epsilon must be a real number.*1e-6"):
+        check_gradient(BackpropRegressor(), X, y, epsilon=epsilon)
+
+
+def test_check_gradient_refuses_complex_x_instead_of_dropping_its_imaginary_part():
+    X = np.random.RandomState(0).standard_normal((10, 3))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's ComplexWarning was all there was
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            check_gradient(BackpropRegressor(), X + 1j * X, np.arange(10.0))

@@ -127,6 +127,27 @@ class NanDelta(LogCosh):
         return np.full_like(p, np.nan)
 
 
+class SqueezeDelta(LogCosh):
+    """Right for several outputs only: squeeze drops the one output's column."""
+
+    def output_delta(self, y, p, out=None):
+        return np.squeeze(np.tanh(p - y))
+
+
+class BroadcastDelta(LogCosh):
+    """A read-only delta: the network scales it in place by the sample weights."""
+
+    def output_delta(self, y, p, out=None):
+        return np.broadcast_to(np.tanh(p - y), p.shape)
+
+
+class AliasDelta(LogCosh):
+    """A delta that is the output array itself (scaled in place, it changes p)."""
+
+    def output_delta(self, y, p, out=None):
+        return p
+
+
 class CodeError(Exception):
     """A user's exception whose constructor takes two arguments."""
 
@@ -144,7 +165,24 @@ class RaisesOwnError(LogCosh):
     [
         (NoValue(), NotImplementedError, "NoValue must implement value"),
         (NoOut(), TypeError, "NoOut.output_delta.*must accept out=None"),
-        (WrongShape(), ValueError, r"WrongShape.output_delta returned shape \(4,\)"),
+        (WrongShape(), ValueError, r"WrongShape.output_delta returned shape \(7,\)"),
+        (
+            SqueezeDelta(),
+            ValueError,
+            r"SqueezeDelta.output_delta returned shape \(5,\) for input of shape "
+            r"\(5, 1\)",
+        ),
+        (
+            BroadcastDelta(),
+            ValueError,
+            "BroadcastDelta.output_delta returned a read-only array",
+        ),
+        (
+            AliasDelta(),
+            ValueError,
+            "AliasDelta.output_delta returned an array that "
+            "shares memory with its input",
+        ),
         (WrongDtype(), ValueError, "returned dtype float64 for float32 input"),
         (ArrayValue(), ValueError, "ArrayValue.value returned"),
         (Modifies(), ValueError, "modified its input y or p"),
@@ -213,3 +251,48 @@ def test_user_loss_float32_and_sample_weight():
     est.fit(X.astype(np.float32), Y1, sample_weight=SW)
     assert est.coefs_[0].dtype == np.float32
     assert np.isfinite(est.loss_)
+
+
+# --------------------------------------------- a loss undefined for some outputs
+class LogSquared(Loss):
+    """Squared error of ``log(p + 3)``: finite on the probe, NaN for p < -3."""
+
+    def value(self, y, p, sample_weight=None):
+        r = np.log(p + 3) - np.log(y + 3)
+        return reduce_loss(0.5 * r**2, sample_weight)
+
+    def output_delta(self, y, p, out=None):
+        return (np.log(p + 3) - np.log(y + 3)) / (p + 3)
+
+
+Y_NEAR_EDGE = -2.5 + 0.1 * X[:, 0]  # close to the loss's edge p = -3
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam", "lbfgs"])
+def test_a_loss_returning_nan_for_finite_outputs_is_named_not_called_divergence(
+    solver,
+):
+    est = BackpropRegressor(
+        loss=LogSquared(), solver=solver, learning_rate_init=0.5, max_iter=50, **SMALL
+    )
+    match = (
+        r"LogSquared\.(value|output_delta) returned NaN or inf for finite network "
+        r"outputs.*outside the loss's domain.*link"
+    )
+    with pytest.raises(ValueError, match=match):
+        est.fit(X, Y_NEAR_EDGE)
+    assert not hasattr(est, "coefs_")
+
+
+def test_a_loss_fault_in_partial_fit_leaves_the_model_as_it_was():
+    est = BackpropRegressor(loss=LogSquared(), learning_rate_init=1e-3, **SMALL)
+    est.partial_fit(X, Y_NEAR_EDGE)
+    coefs, curve = [c.copy() for c in est.coefs_], est.loss_curve_[:]
+    est.set_params(learning_rate_init=0.5)
+    with pytest.raises(ValueError, match="LogSquared.*for finite network outputs"):
+        for _ in range(20):
+            est.partial_fit(X, Y_NEAR_EDGE)
+            coefs, curve = [c.copy() for c in est.coefs_], est.loss_curve_[:]
+    for a, b in zip(coefs, est.coefs_, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert est.loss_curve_ == curve

@@ -389,3 +389,51 @@ def test_importing_skbackprop_does_not_import_onnx():
         "assert not {'skl2onnx', 'onnx', 'onnxruntime'} & set(sys.modules)"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------- extreme inputs (clipping)
+EXTREMES = {
+    np.float64: [0.0, 1e3, -1e3, 1e30, -1e30, 1e300, -1e300, 1.3e154, -1.4e154],
+    np.float32: [0.0, 1e3, -1e3, 1e18, -1e18, 1.8e19, -1.9e19, 1e30, -1e30, 3e38],
+}
+
+
+@FEW_ITERATIONS
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_graph_clips_extreme_inputs_and_signals_as_predict_does(name, dtype):
+    # predict clips inputs and every layer's signal at sqrt(finfo.max); the
+    # graph must apply the same rule, or the two disagree for huge inputs (a
+    # float32 ReLU model at x = 1e30: 3.9e18 in Python, 2.1e29 in ONNX).
+    values = np.array(EXTREMES[dtype], dtype=dtype)
+    rows = np.column_stack(
+        [values, -values, np.roll(values, 1), np.full_like(values, 0.5)]
+    ).astype(dtype)
+    reg = BackpropRegressor(hidden_layer_sizes=(5, 3), activation=name)
+    reg = fit(reg, np.column_stack([Y_REG, X[:, 0]]), dtype)
+    expected = reg.predict(rows)
+    assert np.isfinite(expected).all()
+    (out,) = run(skonnx.to_onnx(reg, dtype=dtype), rows)
+    assert_allclose(out, expected, **TOL[dtype])
+    clf = BackpropClassifier(hidden_layer_sizes=(4,), activation=name)
+    clf = fit(clf, Y_MULTI, dtype)
+    onx = skonnx.to_onnx(clf, dtype=dtype, options={"zipmap": False})
+    label, proba = run(onx, rows)
+    assert_allclose(proba, clf.predict_proba(rows), **TOL[dtype])
+    assert_array_equal(label, clf.predict(rows))
+
+
+@pytest.mark.parametrize("est", [BackpropRegressor(), BackpropClassifier()])
+@pytest.mark.parametrize("how", ["skl2onnx", "sample rows", "pipeline"])
+def test_exporting_an_unfitted_model_raises_not_fitted_error(est, how):
+    from sklearn.exceptions import NotFittedError
+
+    sample = X[:2].astype(np.float32)
+    with pytest.raises(NotFittedError, match="not fitted yet"):
+        if how == "skl2onnx":
+            skl2onnx_to_onnx(est, sample)
+        elif how == "sample rows":
+            skonnx.to_onnx(est, sample)
+        else:
+            scaler = StandardScaler().fit(X)
+            skonnx.to_onnx(make_pipeline(scaler, est), sample)

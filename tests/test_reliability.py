@@ -930,3 +930,69 @@ def test_partial_fit_with_a_single_class_in_classes():
     with pytest.raises(ValueError, match="at least 2 classes") as exc:
         BackpropClassifier().partial_fit(X, np.zeros(10), classes=[0])
     assert "classes=np.unique(y_all)" in str(exc.value)
+
+
+# ------------------------------------------------ weights beyond recovery
+def _messages(caught):
+    return [str(w.message) for w in caught if issubclass(w.category, Warning)]
+
+
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_a_model_beyond_recovery_says_so_once_and_says_to_refit(kind):
+    # partial_fit at learning_rate_init=1e3 drives the loss to 1e160 and more
+    # while every call returns finite weights; later calls at a sane rate cannot
+    # bring them back (they diverge, or crawl). The user is told once, when the
+    # loss crosses the line, and every later divergence says to refit.
+    cls, y = (
+        (BackpropClassifier, Y_BIN)
+        if kind == "classifier"
+        else (BackpropRegressor, Y_REG)
+    )
+    est = cls(
+        solver="sgd", learning_rate_init=1e3, hidden_layer_sizes=(10,), random_state=0
+    )
+    fit_params = {"classes": [0, 1]} if kind == "classifier" else {}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for _ in range(30):
+            est.partial_fit(X, y, **fit_params)
+        est.set_params(learning_rate_init=1e-4)
+        for _ in range(3):
+            est.partial_fit(X, y)
+    messages = _messages(caught)
+    alone = [
+        i
+        for i, m in enumerate(messages)
+        if "beyond recovery" in m and not m.startswith("Training diverged")
+    ]
+    assert len(alone) == 1, messages  # said once
+    assert re.search(
+        r"times its first epoch.*Refit the model from fresh weights.*"
+        r"warm_start=False",
+        messages[alone[0]],
+    )
+    # Every later call that diverges says why nothing helps, not "use a
+    # smaller learning_rate_init" again.
+    diverged = [m for m in messages[alone[0] + 1 :] if "Training diverged" in m]
+    assert all("beyond recovery" in m and "Refit the model" in m for m in diverged), (
+        diverged
+    )
+    if kind == "regressor":
+        assert diverged  # its later calls at 1e-4 diverge every time
+
+
+def test_an_ordinary_fit_or_a_rough_start_is_not_beyond_recovery():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        BackpropRegressor(hidden_layer_sizes=(8,), max_iter=30, random_state=0).fit(
+            X, Y_REG
+        )
+        est = BackpropRegressor(
+            solver="sgd",
+            learning_rate_init=0.3,
+            hidden_layer_sizes=(8,),
+            random_state=0,
+        )
+        for _ in range(5):
+            est.partial_fit(X, Y_REG)
+    assert not [m for m in _messages(caught) if "beyond recovery" in m]

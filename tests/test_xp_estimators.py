@@ -30,6 +30,7 @@ from skbackprop import (
     check_gradient,
     move_to,
 )
+from skbackprop.losses import Loss, reduce_loss
 
 try:
     import torch
@@ -459,3 +460,94 @@ def test_move_to_copies_and_keeps_feature_names_on_the_host(namespace):
     back = move_to(moved, np)
     assert type(back.coefs_[0]) is np.ndarray
     assert not np.shares_memory(back.coefs_[0], est.coefs_[0])
+
+
+# ------------------------------------------- complex and autograd-tracked input
+def _complex(name, a):
+    if name == "numpy":
+        return a + 1j * a
+    return _module(name).asarray(a + 1j * a)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit", "predict"])
+@pytest.mark.parametrize("namespace", ["numpy", *NAMESPACES])
+def test_complex_x_is_refused_in_every_namespace(namespace, method, dispatch):
+    # torch cast complex X to real (dropping the imaginary part, with only its
+    # own UserWarning); every namespace must refuse it as numpy's does.
+    to = (lambda a: a) if namespace == "numpy" else (lambda a: _to(namespace, a))
+    est = BackpropRegressor(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(to(X_reg), to(y_reg))
+    before = [_np(c).copy() for c in est.coefs_]
+    call = getattr(est, method)
+    args = (_complex(namespace, X_reg),) + (() if method == "predict" else (to(y_reg),))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # no cast warning either
+        with pytest.raises(ValueError, match="Complex data not supported"):
+            call(*args)
+    for a, b in zip(before, est.coefs_, strict=True):
+        np.testing.assert_array_equal(a, _np(b))
+
+
+@pytest.mark.parametrize("dispatch_on", [True, False])
+@pytest.mark.parametrize("kind", ["classifier", "regressor"])
+def test_requires_grad_x_is_detached_and_outputs_never_join_its_graph(
+    kind, dispatch_on
+):
+    torch = pytest.importorskip("torch")
+    cls, Xn, yn = CASES["multiclass" if kind == "classifier" else "regression"]
+    params = dict(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    X_grad = torch.asarray(Xn).requires_grad_(True)
+    y_in = torch.asarray(yn) if dispatch_on else yn
+    dispatch = sklearn.config_context(array_api_dispatch=dispatch_on)
+    with dispatch, warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est = cls(**params).fit(X_grad, y_in)
+        ref = cls(**params).fit(X_grad.detach(), y_in)
+        est.partial_fit(X_grad, y_in)
+        ref.partial_fit(X_grad.detach(), y_in)
+        methods = ["predict", "decision_function", "predict_proba"]
+        methods = [m for m in methods if hasattr(est, m)] + ["score"]
+        for method in methods:
+            args = (X_grad, y_in) if method == "score" else (X_grad,)
+            out = getattr(est, method)(*args)
+            expected = getattr(ref, method)(X_grad.detach(), *args[1:])
+            if method == "score":
+                assert out == expected
+                continue
+            if dispatch_on:
+                assert not out.requires_grad and out.grad_fn is None, method
+            np.testing.assert_array_equal(_np(out), _np(expected))
+    for a, b in zip(est.coefs_, ref.coefs_, strict=True):
+        np.testing.assert_array_equal(_np(a), _np(b))
+    assert X_grad.grad is None
+
+
+class _XpLogSquared(Loss):
+    """Squared error of ``log(p + 3)`` in any namespace: NaN for p < -3."""
+
+    def value(self, y, p, sample_weight=None):
+        xp = _xp.namespace(p)
+        return reduce_loss(0.5 * (xp.log(p + 3) - xp.log(y + 3)) ** 2, sample_weight)
+
+    def output_delta(self, y, p, out=None):
+        xp = _xp.namespace(p)
+        return (xp.log(p + 3) - xp.log(y + 3)) / (p + 3)
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
+def test_a_user_loss_fault_is_named_in_every_namespace(namespace, dispatch):
+    # The check stays on the device during the epoch (no synchronisation per
+    # batch) and is read when the epoch blows up.
+    est = BackpropRegressor(
+        loss=_XpLogSquared(),
+        solver="sgd",
+        learning_rate_init=0.5,
+        hidden_layer_sizes=(6,),
+        random_state=0,
+    )
+    y = -2.5 + 0.1 * X_reg[:, 0]
+    with pytest.raises(ValueError, match=r"_XpLogSquared\.\w+ returned NaN or inf"):
+        est.fit(_to(namespace, X_reg), _to(namespace, y))
+    assert not hasattr(est, "coefs_")
