@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _config, _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
+from ._sklearn_callbacks import SklearnCallbackMixin
 from ._state import (
     _STOCHASTIC_SOLVERS,
     StateMixin,
@@ -44,7 +45,12 @@ from .network import Network, clip_extreme, forward, signal_limit
 
 
 class BaseBackprop(
-    StateMixin, TrainingMixin, LbfgsMixin, BaseEstimator, metaclass=ABCMeta
+    StateMixin,
+    TrainingMixin,
+    LbfgsMixin,
+    SklearnCallbackMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Base class of the backprop estimators; use the classifier or the regressor."""
 
@@ -228,9 +234,13 @@ class BaseBackprop(
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental):
+        given = (X, y, sample_weight)
         net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
             X, y, sample_weight, incremental
         )
+        # scikit-learn's callbacks (set_callbacks): the root task opens once the
+        # input is validated and closes once the fitted state is complete.
+        self._start_fit_tasks(*given, incremental)
         # Recorded on the host while training (moved to X's device at the end).
         self.gradient_norms_ = _xp.to_numpy(self.gradient_norms_)
         if not _xp.all_finite(net.params):
@@ -269,6 +279,7 @@ class BaseBackprop(
             for key, value in list(vars(self).items()):
                 if isinstance(value, np.ndarray) and _xp.movable(key, value):
                     setattr(self, key, _xp.to_device(value, net.xp, net.device))
+        self._end_fit_tasks()
         return self
 
     def _check_partial_fit_allowed(self):
