@@ -298,7 +298,7 @@ class BaseBackprop(
         return True
 
     # -------------------------------------------------------------- predicting
-    def _forward(self, X, link=True, strict=False):
+    def _forward(self, X, link=True, strict=False, hidden=None):
         return forward(
             X,
             self.coefs_,
@@ -308,9 +308,15 @@ class BaseBackprop(
             self._loss,
             link=link,
             strict=strict,
+            hidden=hidden,
         )
 
-    def _validated_output(self, X, link=True, method="predict"):
+    def _validated_output(self, X, link=True, method="predict", hidden=None):
+        """Validate ``X`` as ``predict`` does and propagate it.
+
+        Returns the output layer (its signal with ``link=False``), or the output
+        of hidden layer ``hidden`` (:class:`skbackprop.HiddenFeatures`).
+        """
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
         xp = _xp.dispatch_namespace(X)
@@ -329,14 +335,15 @@ class BaseBackprop(
             # to inf); in the model's dtype, forward() clips by itself.
             X = clip_extreme(X, signal_limit(dtype, xp))
             X = X.astype(dtype) if xp is np else xp.astype(X, dtype)
-        return self._forward(X, link=link)
+        return self._forward(X, link=link, hidden=hidden)
 
-    def _check_namespace(self, X, xp, method):
+    def _check_namespace(self, X, xp, method, owner=None):
         """Refuse ``X`` of another namespace or device than the fitted weights.
 
         Under ``array_api_dispatch`` the input's namespace decides where the model
         computes, so it must be the one the weights live in; without dispatch
-        every input is converted to numpy, so the weights must be numpy.
+        every input is converted to numpy, so the weights must be numpy. The
+        message names ``owner.method()`` (``owner``: this class by default).
         """
         fitted = _xp.namespace(self.coefs_[0])
         if _xp.is_numpy(fitted) and _xp.is_numpy(xp):
@@ -358,8 +365,9 @@ class BaseBackprop(
             else "numpy arrays (array_api_dispatch is off, or X is not an array of "
             "another namespace)"
         )
+        who = owner or type(self).__name__
         raise ValueError(
-            f"Inputs passed to {type(self).__name__}.{method}() must use the same "
+            f"Inputs passed to {who}.{method}() must use the same "
             f"namespace and the same device as those passed to fit(): the model's "
             f"weights are {where}, but X is {given}. Pass X in the model's "
             "namespace and device with sklearn.set_config(array_api_dispatch=True), "
