@@ -640,3 +640,69 @@ def test_skbackprop_callback_on_another_estimator_warns(sk_callback, data):
         assert getattr(base, hook)(None, {"epoch": 1}) is None
     for hook in ("on_fit_task_begin", "on_fit_task_end", "teardown"):
         assert getattr(base, hook)(None, None) is None
+
+
+class TaskLog:
+    """A scikit-learn FitCallback recording which tasks begin and end."""
+
+    def __init__(self):
+        self.events = []
+
+    def setup(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        self.events.append(("begin", context))
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        self.events.append(("end", context, fitted_estimator))
+
+    def teardown(self, estimator, context):
+        pass
+
+    def check_paired(self):
+        """Every task that began ended once, after it began; return the ends."""
+        begun = [e[1] for e in self.events if e[0] == "begin"]
+        ended = [e[1] for e in self.events if e[0] == "end"]
+        assert sorted(map(id, begun)) == sorted(map(id, ended))
+        for ctx in begun:
+            kinds = [e[0] for e in self.events if e[1] is ctx]
+            assert kinds == ["begin", "end"]
+        return [e for e in self.events if e[0] == "end"]
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(solver="adam", max_iter=5),
+        dict(solver="lbfgs", max_iter=5),
+        dict(solver="lbfgs", max_iter=2000, tol=1e-3),  # converges before max_iter
+        dict(solver="lbfgs", max_iter=100, max_fun=6),  # stopped by max_fun
+    ],
+)
+def test_every_sklearn_task_that_begins_ends(sk_callback, data, params):
+    X, y = data
+    log = TaskLog()
+    clf = BackpropClassifier(hidden_layer_sizes=(8,), random_state=0, **params)
+    _fit_quietly(clf.set_callbacks(log), X, y)
+    ends = log.check_paired()
+    root_end = ends[-1]
+    assert root_end[1].parent is None and root_end[2] is not None
+    # One subtask per epoch (iteration) trained, each with that epoch's model.
+    assert [e[2].n_iter_ for e in ends[:-1]] == list(range(1, clf.n_iter_ + 1))
+
+
+def test_a_diverging_epoch_ends_empty(sk_callback, data):
+    X, y = data
+    log = TaskLog()
+    clf = BackpropClassifier(
+        hidden_layer_sizes=(8,), solver="sgd", max_iter=3, random_state=0
+    )
+    _fit_quietly(clf, X, y)
+    clf.set_params(learning_rate_init=1e300, warm_start=True)
+    with pytest.warns(ConvergenceWarning, match="diverged"):
+        clf.set_callbacks(log).fit(X, y)
+    # The epoch that diverged ends empty (no model of it); the root task ends
+    # with the weights kept.
+    empty = [e[2] is None for e in log.check_paired()]
+    assert empty[-2:] == [True, False] and not any(empty[:-2])
