@@ -196,3 +196,49 @@ class _FitTasks:
         self._root.call_on_fit_task_end(
             estimator=self._estimator, reconstruction_attributes={}, **self._data
         )
+
+
+class MetaCallbackMixin(CallbackSupportMixin or object):
+    """``set_callbacks`` for a meta-estimator that fits one network.
+
+    :class:`~skbackprop.HiddenFeatures`: its fit is a root task with one
+    subtask, the fit of the network, to which scikit-learn propagates the
+    auto-propagated callbacks (``ProgressBar``), as ``Pipeline`` does for its
+    steps.
+    """
+
+    @_available_if(_check_supported)
+    def set_callbacks(self, *callbacks):
+        """Register scikit-learn callbacks (``sklearn.callback``, scikit-learn >= 1.9).
+
+        ``fit`` reports its root task ``"fit"`` and one subtask, the fit of the
+        network (``"fit-network"``), to which auto-propagated callbacks such as
+        ``sklearn.callback.ProgressBar`` are propagated: the network then reports
+        its epochs. Available only with scikit-learn >= 1.9.
+
+        Parameters
+        ----------
+        *callbacks : callback instances
+            Objects following scikit-learn's ``FitCallback`` protocol. No
+            argument removes the registered callbacks.
+
+        Returns
+        -------
+        self : object
+            The estimator.
+        """
+        return super().set_callbacks(*callbacks)
+
+    def _fit_network(self, estimator, X, y, **fit_params):
+        """Fit ``estimator`` as this fit's one subtask, propagating callbacks."""
+        if not SUPPORTED or not getattr(self, "_skl_callbacks", None):
+            return estimator.fit(X, y, **fit_params)
+        root = self._init_callback_context(max_subtasks=1)
+        root.call_on_fit_task_begin(estimator=self, X=X, y=y)
+        subtask = root.subcontext(task_name="fit-network")
+        with subtask.propagate_callback_context(estimator):
+            subtask.call_on_fit_task_begin(estimator=self, X=X, y=y)
+            estimator.fit(X, y, **fit_params)
+            subtask.call_on_fit_task_end(estimator=self, X=X, y=y)
+        root.call_on_fit_task_end(estimator=self, X=X, y=y)
+        return estimator

@@ -11,6 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _xp
 from ._base import BaseBackprop
 from ._compat import _check_feature_names_in, _fit_context
+from ._sklearn_callbacks import MetaCallbackMixin
 
 __all__ = ["HiddenFeatures"]
 
@@ -42,7 +43,9 @@ def _network(estimator):
     )
 
 
-class HiddenFeatures(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
+class HiddenFeatures(
+    TransformerMixin, MetaEstimatorMixin, MetaCallbackMixin, BaseEstimator
+):
     """The activations of a network's hidden layer, as features for other models.
 
     ``transform`` propagates ``X`` through the fitted network up to hidden layer
@@ -55,7 +58,8 @@ class HiddenFeatures(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
     ``fit`` fits a clone of ``estimator``. To take the features of a model that is
     already fitted, without refitting it, wrap it in
     :class:`sklearn.frozen.FrozenEstimator`: ``fit`` then leaves it as it is
-    (and needs no ``y``).
+    (and needs no ``y``). With scikit-learn >= 1.9, callbacks set on it (or on a
+    pipeline holding it) reach the network's fit (:meth:`set_callbacks`).
 
     Parameters
     ----------
@@ -153,7 +157,10 @@ class HiddenFeatures(TransformerMixin, MetaEstimatorMixin, BaseEstimator):
         # The layer is checked against the network before the (long) fit.
         frozen = type(estimator).__name__ == "FrozenEstimator"
         self._layers(network, fitted=frozen)
-        estimator.fit(X, y, **fit_params)
+        if frozen:
+            estimator.fit(X, y, **fit_params)
+        else:
+            self._fit_network(estimator, X, y, **fit_params)
         self.estimator_ = estimator
         self.n_features_in_ = estimator.n_features_in_
         names = getattr(estimator, "feature_names_in_", None)

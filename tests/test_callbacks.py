@@ -706,3 +706,28 @@ def test_a_diverging_epoch_ends_empty(sk_callback, data):
     # with the weights kept.
     empty = [e[2] is None for e in log.check_paired()]
     assert empty[-2:] == [True, False] and not any(empty[:-2])
+
+
+def test_sklearn_callbacks_reach_the_network_inside_hidden_features(
+    sk_callback, rich_console, capsys, data
+):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    from skbackprop import HiddenFeatures
+
+    X, y = data
+    monitor = sk_callback.ScoringMonitor(scoring="accuracy")
+    network = BackpropClassifier(**FULL).set_callbacks(monitor)
+    pipe = make_pipeline(HiddenFeatures(network), LogisticRegression())
+    pipe.set_callbacks(sk_callback.ProgressBar(max_propagation_depth=None))
+    with warnings.catch_warnings():
+        # No "does not support callbacks" warning: HiddenFeatures passes them on.
+        warnings.simplefilter("error", UserWarning)
+        _fit_quietly(pipe, X, y)
+    out = capsys.readouterr().out
+    assert "HiddenFeatures - fit" in out
+    assert "HiddenFeatures - fit-network | BackpropClassifier - fit" in out
+    log = monitor.get_logs()
+    assert log.estimator_name == "Pipeline"
+    assert len(_epoch_rows(log)) == FULL["max_iter"]
