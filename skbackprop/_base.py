@@ -234,6 +234,7 @@ class BaseBackprop(
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental):
+        self._check_callbacks_param()
         given = (X, y, sample_weight)
         net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
             X, y, sample_weight, incremental

@@ -94,6 +94,20 @@ class SklearnCallbackMixin(CallbackSupportMixin or object):
         tasks = getattr(self, "_fit_tasks", None)
         return own + registered + ([] if tasks is None else [tasks])
 
+    def _check_callbacks_param(self):
+        """Refuse scikit-learn callbacks in ``callbacks=`` (they would do nothing)."""
+        for cb in _callbacks(self.callbacks):
+            ours = any(callable(getattr(cb, hook, None)) for hook in _OWN_HOOKS)
+            if not ours and callable(getattr(cb, "on_fit_task_end", None)):
+                name = type(cb).__name__
+                raise TypeError(
+                    f"callbacks=[{name}(...)]: {name} is a scikit-learn callback "
+                    "(sklearn.callback protocol), which the callbacks parameter does "
+                    f"not call. Register it with "
+                    f"{type(self).__name__}(...).set_callbacks({name}(...)), or use "
+                    "skbackprop's own (skbackprop.callbacks) in callbacks=[...]."
+                )
+
     def _start_fit_tasks(self, X, y, sample_weight, incremental):
         """Open the root task of this fit; None when no callback is registered.
 

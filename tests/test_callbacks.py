@@ -731,3 +731,17 @@ def test_sklearn_callbacks_reach_the_network_inside_hidden_features(
     log = monitor.get_logs()
     assert log.estimator_name == "Pipeline"
     assert len(_epoch_rows(log)) == FULL["max_iter"]
+
+
+def test_a_sklearn_callback_in_the_callbacks_parameter_says_where_it_goes(
+    sk_callback, data
+):
+    X, y = data
+    clf = BackpropClassifier(
+        callbacks=[sk_callback.ScoringMonitor(scoring="accuracy")], **SMALL
+    )
+    with pytest.raises(TypeError, match=r"ScoringMonitor is a scikit-learn callback"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "coefs_")  # refused before anything changed
+    with pytest.raises(TypeError, match=r"\.set_callbacks\(ScoringMonitor\(\.\.\.\)\)"):
+        clf.partial_fit(X, y, classes=np.unique(y))
