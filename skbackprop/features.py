@@ -4,6 +4,7 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import BaseEstimator, MetaEstimatorMixin, TransformerMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
@@ -19,22 +20,26 @@ __all__ = ["HiddenFeatures"]
 def _network(estimator):
     """Split ``estimator`` into the steps before the network and the network.
 
-    Returns ``(preprocess, network)``: ``preprocess`` is the pipeline of the steps
-    before a final skbackprop estimator (None without one), ``network`` the
+    Returns ``(preprocess, network)``: ``preprocess`` lists the fitted
+    transformers to apply before the network, in order (the steps of a pipeline
+    ending in it, nested pipelines included), ``network`` is the
     :class:`BackpropClassifier` or :class:`BackpropRegressor` itself. A
     ``FrozenEstimator`` is looked through.
     """
     inner = estimator
-    while type(inner).__name__ == "FrozenEstimator" and hasattr(inner, "estimator"):
+    while isinstance(inner, FrozenEstimator):
         inner = inner.estimator
     if isinstance(inner, BaseBackprop):
-        return None, inner
+        return [], inner
     steps = getattr(inner, "steps", None)
     if isinstance(steps, list) and steps:
-        preprocess, network = _network(inner[-1])
-        if preprocess is None:
-            preprocess = inner[:-1] if len(steps) > 1 else None
-            return preprocess, network
+        before = [inner[:-1]] if len(steps) > 1 else []
+        try:
+            preprocess, network = _network(inner[-1])
+        except TypeError:
+            pass
+        else:
+            return before + preprocess, network
     raise TypeError(
         "HiddenFeatures needs a skbackprop network: a BackpropClassifier or a "
         "BackpropRegressor, a Pipeline ending in one, or either wrapped in "
@@ -155,7 +160,7 @@ class HiddenFeatures(
         estimator = clone(self.estimator)
         _, network = _network(estimator)
         # The layer is checked against the network before the (long) fit.
-        frozen = type(estimator).__name__ == "FrozenEstimator"
+        frozen = isinstance(estimator, FrozenEstimator)
         self._layers(network, fitted=frozen)
         if frozen:
             estimator.fit(X, y, **fit_params)
@@ -191,8 +196,8 @@ class HiddenFeatures(
         # transformer's name (the same check as the network's predict).
         xp = _xp.dispatch_namespace(X)
         network._check_namespace(X, xp, "transform", owner=type(self).__name__)
-        if preprocess is not None:
-            X = preprocess.transform(X)
+        for step in preprocess:
+            X = step.transform(X)
         outs = [
             network._validated_output(X, method="transform", hidden=layer)
             for layer in layers

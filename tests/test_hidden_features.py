@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from skbackprop import BackpropClassifier, BackpropRegressor, HiddenFeatures, _xp
 from skbackprop.network import clip_extreme, signal_limit
@@ -122,6 +122,15 @@ def test_pipeline_ending_in_the_network_transforms_first(data):
     features = _fit(HiddenFeatures(pipe, layer=1), X, y)
     scaled = features.estimator_[0].transform(X)
     expected = hand_forward(features.estimator_[-1], scaled, 1)
+    np.testing.assert_allclose(features.transform(X), expected, rtol=0, atol=ATOL)
+    # A nested pipeline: every step before the network, in order.
+    nested = make_pipeline(
+        StandardScaler(), make_pipeline(MinMaxScaler(), BackpropClassifier(**NET))
+    )
+    features = _fit(HiddenFeatures(nested, layer=0), X, y)
+    inner = features.estimator_[-1]
+    scaled = inner[0].transform(features.estimator_[0].transform(X))
+    expected = hand_forward(inner[-1], scaled, 0)
     np.testing.assert_allclose(features.transform(X), expected, rtol=0, atol=ATOL)
 
 
