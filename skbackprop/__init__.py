@@ -23,6 +23,7 @@ from .activations import (
     Tanh,
 )
 from .classifier import BackpropClassifier
+from .features import HiddenFeatures
 from .gradcheck import check_gradient
 from .regressor import BackpropRegressor
 
@@ -34,6 +35,7 @@ __all__ = [
     "Activation",
     "BackpropClassifier",
     "BackpropRegressor",
+    "HiddenFeatures",
     "Identity",
     "LeakyReLU",
     "Logistic",

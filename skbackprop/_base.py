@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from . import _config, _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
+from ._sklearn_callbacks import SklearnCallbackMixin
 from ._state import (
     _STOCHASTIC_SOLVERS,
     StateMixin,
@@ -46,7 +47,12 @@ from .network import Network, clip_extreme, forward, signal_limit
 
 
 class BaseBackprop(
-    StateMixin, TrainingMixin, LbfgsMixin, BaseEstimator, metaclass=ABCMeta
+    StateMixin,
+    TrainingMixin,
+    LbfgsMixin,
+    SklearnCallbackMixin,
+    BaseEstimator,
+    metaclass=ABCMeta,
 ):
     """Base class of the backprop estimators; use the classifier or the regressor."""
 
@@ -234,9 +240,14 @@ class BaseBackprop(
         return self._fit(X, y, sample_weight, incremental=False)
 
     def _fit(self, X, y, sample_weight, incremental):
+        self._check_callbacks_param()
+        given = (X, y, sample_weight)
         net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
             X, y, sample_weight, incremental
         )
+        # scikit-learn's callbacks (set_callbacks): the root task opens once the
+        # input is validated and closes once the fitted state is complete.
+        self._start_fit_tasks(*given, incremental)
         # Recorded on the host while training (moved to X's device at the end).
         self.gradient_norms_ = _xp.to_numpy(self.gradient_norms_)
         if not _xp.all_finite(net.params):
@@ -275,6 +286,7 @@ class BaseBackprop(
             for key, value in list(vars(self).items()):
                 if isinstance(value, np.ndarray) and _xp.movable(key, value):
                     setattr(self, key, _xp.to_device(value, net.xp, net.device))
+        self._end_fit_tasks()
         return self
 
     def _check_partial_fit_allowed(self):
@@ -293,7 +305,7 @@ class BaseBackprop(
         return True
 
     # -------------------------------------------------------------- predicting
-    def _forward(self, X, link=True, strict=False):
+    def _forward(self, X, link=True, strict=False, hidden=None):
         return forward(
             X,
             self.coefs_,
@@ -303,9 +315,15 @@ class BaseBackprop(
             self._loss,
             link=link,
             strict=strict,
+            hidden=hidden,
         )
 
-    def _validated_output(self, X, link=True, method="predict"):
+    def _validated_output(self, X, link=True, method="predict", hidden=None):
+        """Validate ``X`` as ``predict`` does and propagate it.
+
+        Returns the output layer (its signal with ``link=False``), or the output
+        of hidden layer ``hidden`` (:class:`skbackprop.HiddenFeatures`).
+        """
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
         X = _xp.plain_input(X)
@@ -325,14 +343,15 @@ class BaseBackprop(
             # to inf); in the model's dtype, forward() clips by itself.
             X = clip_extreme(X, signal_limit(dtype, xp))
             X = X.astype(dtype) if xp is np else xp.astype(X, dtype)
-        return self._forward(X, link=link)
+        return self._forward(X, link=link, hidden=hidden)
 
-    def _check_namespace(self, X, xp, method):
+    def _check_namespace(self, X, xp, method, owner=None):
         """Refuse ``X`` of another namespace or device than the fitted weights.
 
         Under ``array_api_dispatch`` the input's namespace decides where the model
         computes, so it must be the one the weights live in; without dispatch
-        every input is converted to numpy, so the weights must be numpy.
+        every input is converted to numpy, so the weights must be numpy. The
+        message names ``owner.method()`` (``owner``: this class by default).
         """
         fitted = _xp.namespace(self.coefs_[0])
         if _xp.is_numpy(fitted) and _xp.is_numpy(xp):
@@ -354,8 +373,9 @@ class BaseBackprop(
             else "numpy arrays (array_api_dispatch is off, or X is not an array of "
             "another namespace)"
         )
+        who = owner or type(self).__name__
         raise ValueError(
-            f"Inputs passed to {type(self).__name__}.{method}() must use the same "
+            f"Inputs passed to {who}.{method}() must use the same "
             f"namespace and the same device as those passed to fit(): the model's "
             f"weights are {where}, but X is {given}. Pass X in the model's "
             "namespace and device with sklearn.set_config(array_api_dispatch=True), "

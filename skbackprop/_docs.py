@@ -91,11 +91,14 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
 
     callbacks : object or list of objects, default=None
         Objects with any of ``on_fit_begin(estimator, logs)``,
-        ``on_epoch_end(estimator, logs)`` and ``on_fit_end(estimator, logs)``.
-        ``on_epoch_end`` receives the epoch's figures (``epoch``, ``loss``,
-        ``gradient_norms``, ``learning_rate``, ``elapsed`` seconds, and with early
-        stopping ``validation_score`` and ``validation_loss``); returning True
-        stops training after that epoch. See :mod:`skbackprop.callbacks`."""
+        ``on_epoch_begin(estimator, logs)``, ``on_epoch_end(estimator, logs)`` and
+        ``on_fit_end(estimator, logs)``. ``on_epoch_end`` receives the epoch's
+        figures (``epoch``, ``loss``, ``gradient_norms``, ``learning_rate``,
+        ``elapsed`` seconds, and with early stopping ``validation_score`` and
+        ``validation_loss``); returning True stops training after that epoch.
+        See :mod:`skbackprop.callbacks`. scikit-learn's own callbacks
+        (``sklearn.callback``, scikit-learn >= 1.9) are registered with
+        ``set_callbacks`` instead."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

@@ -7,7 +7,6 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _xp
 from ._utils import (
-    _callbacks,
     _non_finite_error,
     _notify,
     _StopTraining,
@@ -29,11 +28,16 @@ class LbfgsMixin:
         last_good = _xp.to_numpy(net.params).astype(np.float64)
         start_params = _xp.copy(net.params, net.xp)
         finite_iterates = [0]
-        callbacks = _callbacks(self.callbacks)
+        callbacks = self._fit_callbacks()
         _notify(callbacks, "on_fit_begin", self, {"n_samples": X.shape[0]})
         start = time.perf_counter()
+        # An iteration begins with its first evaluation (none follows the last).
+        in_iteration = [False]
 
         def fun(x):
+            if not in_iteration[0]:
+                in_iteration[0] = True
+                _notify(callbacks, "on_epoch_begin", self, {"epoch": len(rows) + 1})
             net.params[...] = net.asarray(x)
             last_loss[0] = float(net.loss_gradient(X, Y, sample_weight, alpha))
             return last_loss[0], _xp.to_numpy(net.grad).astype(np.float64)
@@ -41,6 +45,7 @@ class LbfgsMixin:
         # L-BFGS-B's line search ends by evaluating the accepted point, so at each
         # callback the network's last loss and gradient are the iterate's.
         def callback(xk):
+            in_iteration[0] = False
             norms = net.coef_grad_norms()
             rows.append(norms)
             if np.isfinite(xk).all():

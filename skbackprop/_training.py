@@ -18,7 +18,6 @@ from . import _config, _xp
 from ._batches import iter_batches
 from ._split import _train_validation_split
 from ._utils import (
-    _callbacks,
     _combine,
     _non_finite_error,
     _notify,
@@ -130,7 +129,7 @@ class TrainingMixin:
     ):
         train, val = self._early_stopping_split(net, X, Y, sample_weight, class_factor)
         optimizer = self._current_optimizer(net, incremental)
-        callbacks = _callbacks(self.callbacks)
+        callbacks = self._fit_callbacks()
         _notify(callbacks, "on_fit_begin", self, {"n_samples": train[0].shape[0]})
         # The start and the weights after the last finite epochs: what divergence
         # and Ctrl-C fall back to.
@@ -209,6 +208,7 @@ class TrainingMixin:
                 perm = np.arange(n_samples)
                 self._random_state.shuffle(perm)
                 order = order[perm]
+            _notify(callbacks, "on_epoch_begin", self, {"epoch": self.n_iter_ + 1})
             loss, norms = self._run_epoch(net, optimizer, train, order, batch_size)
             # A non-finite optimizer state is divergence too, even where its
             # arithmetic keeps the weights finite (Adam's step m/√v is 0 once v

@@ -7,6 +7,11 @@ The estimator calls them on the objects you passed (it does not clone them):
 ``on_fit_begin(estimator, logs)``
     Before the first epoch of ``fit`` or ``partial_fit``; ``logs`` has
     ``n_samples`` (training rows, after the early-stopping split).
+``on_epoch_begin(estimator, logs)``
+    Before each epoch (for ``solver="lbfgs"``: at the first evaluation of each
+    iteration); ``logs`` has ``epoch``, the number of the epoch about to run. An
+    epoch that does not finish (divergence, ``max_fun`` reached in the middle of
+    an L-BFGS iteration) has no ``on_epoch_end``.
 ``on_epoch_end(estimator, logs)``
     After each epoch (each iteration for ``solver="lbfgs"``). ``logs`` has
     ``epoch``, ``loss`` (training objective, L2 term included),
@@ -25,6 +30,15 @@ no-op hooks and scikit-learn style parameters (so ``clone`` and ``get_params``
 work). Built-ins: :class:`ProgressBar` and :class:`StopOnLoss`. There is no
 ``History`` callback: the fitted estimator already keeps ``loss_curve_``,
 ``validation_scores_``, ``validation_loss_curve_`` and ``gradient_norms_``.
+
+With scikit-learn >= 1.9 the estimators also take scikit-learn's callbacks
+(``sklearn.callback``) through ``set_callbacks``. A :class:`Callback` (the
+built-ins included) follows that protocol too, so it may be registered either
+way: ``set_callbacks(StopOnLoss(0.1))`` gives it the same hooks and figures as
+``callbacks=[StopOnLoss(0.1)]``. The difference: a ``callbacks=`` entry is a
+parameter (cloned with the estimator, so each fit of a search gets a fresh one,
+and shown in ``get_params``), while ``set_callbacks`` shares one instance among
+clones, as scikit-learn's callbacks expect.
 """
 
 import sys
@@ -36,6 +50,8 @@ from numbers import Real
 
 import numpy as np
 from sklearn.base import BaseEstimator
+
+from ._utils import _warn
 
 __all__ = ["Callback", "ProgressBar", "StopOnLoss"]
 
@@ -74,6 +90,17 @@ class Callback(BaseEstimator):
             ``n_samples``: the number of training rows.
         """
 
+    def on_epoch_begin(self, estimator, logs):
+        """Call before each epoch (each iteration for lbfgs).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        logs : dict
+            ``epoch``: the number of the epoch about to run.
+        """
+
     def on_epoch_end(self, estimator, logs):
         """Call after each epoch (each iteration for lbfgs).
 
@@ -101,6 +128,70 @@ class Callback(BaseEstimator):
             The fitted estimator.
         logs : dict
             ``n_iter``: the number of epochs (iterations) trained.
+        """
+
+    # scikit-learn's callback protocol (sklearn.callback.FitCallback), so that
+    # ``estimator.set_callbacks(callback)`` accepts this object. A skbackprop
+    # estimator calls the hooks above on the callbacks so registered; these four
+    # only check where the callback was registered.
+    def setup(self, estimator, context):
+        """Check that ``estimator`` is one this callback acts on.
+
+        Part of scikit-learn's callback protocol (``set_callbacks``).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator the callback was registered on.
+        context : sklearn.callback.CallbackContext
+            The fit's root task.
+        """
+        if not callable(getattr(estimator, "_fit_callbacks", None)):
+            _warn(
+                f"{type(self).__name__} was registered with set_callbacks on "
+                f"{type(estimator).__name__}, but it acts only on skbackprop's "
+                "estimators and will do nothing there. Register it on the "
+                "BackpropClassifier or BackpropRegressor itself (inside a pipeline: "
+                "pipeline[-1].set_callbacks(...)), or pass it as callbacks=[...]."
+            )
+
+    def on_fit_task_begin(self, estimator, context):
+        """Do nothing: the estimator calls :meth:`on_epoch_begin` instead.
+
+        Part of scikit-learn's callback protocol (``set_callbacks``).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        context : sklearn.callback.CallbackContext
+            The task that begins.
+        """
+
+    def on_fit_task_end(self, estimator, context):
+        """Do nothing: the estimator calls :meth:`on_epoch_end` instead.
+
+        Part of scikit-learn's callback protocol (``set_callbacks``).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator being fitted.
+        context : sklearn.callback.CallbackContext
+            The task that ended.
+        """
+
+    def teardown(self, estimator, context):
+        """Do nothing: the estimator calls :meth:`on_fit_end` instead.
+
+        Part of scikit-learn's callback protocol (``set_callbacks``).
+
+        Parameters
+        ----------
+        estimator : estimator
+            The estimator that was fitted.
+        context : sklearn.callback.CallbackContext
+            The fit's root task.
         """
 
 

@@ -64,6 +64,7 @@ def forward(
     loss,
     link=True,
     strict=False,
+    hidden=None,
 ):
     """Propagate ``X`` through the network and return the output layer.
 
@@ -88,17 +89,22 @@ def forward(
     strict : bool, default=False
         Raise FloatingPointError if any layer's signal is inf or NaN before it is
         clipped (the weights overflow on these rows), instead of clipping it.
+    hidden : int, default=None
+        Return the output ``o^(hidden+1)`` of hidden layer ``hidden`` (0-based,
+        as in ``activations``) instead of the output layer's; the layers after
+        it are not computed.
 
     Returns
     -------
-    out : ndarray of shape (n_samples, n_outputs)
-        Output of the last layer.
+    out : ndarray of shape (n_samples, n_outputs) or (n_samples, n_units)
+        Output of the last layer (of hidden layer ``hidden``).
     """
     xp = _xp.namespace(coefs[0])
     limit = signal_limit(coefs[0].dtype, xp)
     o = clip_extreme(X, limit)
     last = len(coefs) - 1
-    for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
+    stop = len(coefs) if hidden is None else hidden + 1
+    for i, (W, b) in enumerate(zip(coefs[:stop], intercepts[:stop], strict=True)):
         s = _xp.dot(o, W)
         s += b
         if strict and not bool(xp.all(xp.isfinite(s))):

@@ -7,7 +7,13 @@ import sklearn
 from sklearn.utils._testing import _array_api_for_tests
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skbackprop import BackpropClassifier, BackpropRegressor, LeakyReLU, PReLU
+from skbackprop import (
+    BackpropClassifier,
+    BackpropRegressor,
+    HiddenFeatures,
+    LeakyReLU,
+    PReLU,
+)
 
 # The checks fit on purpose with max_iter=100 (to stay fast) on data sets that
 # need more: "Maximum iterations reached" and lbfgs's "failed to converge" are
@@ -54,6 +60,15 @@ ESTIMATORS = [
     ),
     BackpropRegressor(**SMALL, early_stopping=True),
     BackpropRegressor(**{**SMALL, "early_stopping": True, "validation_fraction": 0.3}),
+    # The hidden-feature transformer around each estimator: one layer of a
+    # one-layer regressor, two layers of a classifier side by side.
+    HiddenFeatures(BackpropRegressor(**SMALL)),
+    HiddenFeatures(
+        BackpropClassifier(
+            hidden_layer_sizes=(16, 8), activation="tanh", max_iter=100, random_state=0
+        ),
+        layer=[0, -1],
+    ),
 ]
 
 

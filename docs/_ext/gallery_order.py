@@ -9,6 +9,7 @@ ORDER = [
     "plot_custom_activation.py",
     "plot_quantile_huber.py",
     "plot_class_weight.py",
+    "plot_hidden_features.py",
     "plot_out_of_core.py",
     "plot_dask_grid_search.py",
     "plot_array_api.py",
