@@ -384,11 +384,12 @@ class TrainingMixin:
         return float(total) / n, np.sqrt(sq_norms).mean(axis=0)
 
     def _compiled_epoch(self, net, optimizer, train, order, batch_size):
-        """Run the epoch in one compiled call (numba); None where that does not apply.
+        """Run the epoch compiled (numba); None where that does not apply.
 
         Small batches on numpy with built-in activations and losses, with the
-        kernels on (:mod:`skbackprop._config`): per-example SGD then costs one
-        call, not some thirty numpy calls per sample. Larger batches are
+        kernels on (:mod:`skbackprop._config`): per-example SGD then costs a
+        compiled call per chunk of batches (Ctrl-C is taken between chunks), not
+        some thirty numpy calls per sample. Larger batches are
         BLAS-bound and stay with the generic path (with its fused passes).
         """
         X, Y, sw, sw_host = train

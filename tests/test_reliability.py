@@ -734,9 +734,10 @@ def test_interrupt_in_the_middle_of_an_epoch_keeps_the_previous_epoch(monkeypatc
     """Ctrl-C during epoch 3's second batch restores the weights after epoch 2.
 
     The interrupt is injected into the generic path's per-batch
-    ``Network.loss_gradient``, so the compiled kernels (which run the epoch in one
-    call, where Ctrl-C arrives when the call returns) are off here; the next test
-    covers an interrupt after partial updates on either path.
+    ``Network.loss_gradient``, so the compiled kernels (which run batches in
+    compiled calls, where Ctrl-C arrives when a call returns) are off here; the
+    next test covers an interrupt after partial updates on either path, and
+    test_interrupt_between_compiled_chunks_ends_the_epoch_there the kernels.
     """
     with skbackprop.config_context(kernels=False):
         calls = []
@@ -933,6 +934,42 @@ def test_failed_call_leaves_the_optimizer_as_it_was(kernels, solver):
         for model in (est, reference):
             _quiet(model.partial_fit, X, Y_REG)
         assert _same(_weights(est), _weights(reference))
+
+
+@pytest.mark.parametrize("solver", ["sgd", "adam"])
+def test_interrupt_between_compiled_chunks_ends_the_epoch_there(monkeypatch, solver):
+    """With kernels, Ctrl-C is taken between compiled calls, within the epoch.
+
+    A Ctrl-C pressed while compiled code runs reaches Python when the call
+    returns; the epoch runs in chunks of batches (here one per call), so no
+    further chunk runs, and the fit ends as on the numpy path: epoch 2's
+    weights, optimizer state and records, and the warning.
+    """
+    from skbackprop import _kernels_epoch
+
+    monkeypatch.setattr(_kernels_epoch, "CHUNK_SECONDS", 0.0)  # a batch per call
+    calls, original = [], _kernels_epoch._epoch
+
+    def compiled_call(*args):
+        calls.append(args[-1][:2])  # (first batch, stop)
+        result = original(*args)
+        if len(calls) == 2 * 4 + 2:  # 4 batches of 15 rows per epoch
+            raise KeyboardInterrupt  # as Python raises it when the call returns
+        return result
+
+    monkeypatch.setattr(_kernels_epoch, "_epoch", compiled_call)
+    params = dict(solver=solver, batch_size=15, max_iter=20)
+    with skbackprop.config_context(kernels=True):
+        est = _estimator("regressor", **params)
+        with pytest.warns(UserWarning, match="(?i)interrupt.*last completed"):
+            _fit_catching_interrupt(est, X, Y_REG)
+        monkeypatch.undo()
+        reference = _estimator("regressor", **{**params, "max_iter": 2})
+        _quiet(reference.fit, X, Y_REG)
+    assert calls[-2:] == [(0, 1), (1, 2)]  # epoch 3 stopped after its 2nd batch
+    _assert_same_records(est, reference)
+    assert _same(_weights(est), _weights(reference))
+    _assert_same_optimizer_state(est, reference)
 
 
 @pytest.mark.parametrize("kind", ["classifier", "regressor"])
