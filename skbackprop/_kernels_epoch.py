@@ -85,7 +85,9 @@ __all__ = [
 CHUNK_SECONDS = 0.05
 # At most this many (rows x parameters) per chunk, whatever the measured pace:
 # about 0.1 s at 2e9 multiply-adds per second, so that a chunk of cheap batches
-# (all-zero weights are skipped) cannot make the next chunk long.
+# (all-zero weights are skipped) cannot make the next chunk long. The first chunk,
+# of unknown pace, does a quarter of that: a small epoch (the lecture's 3000-row
+# SGD) stays one call.
 _MAX_CHUNK_WORK = 2e7
 
 _ACTIVATION_CODES = {
@@ -312,7 +314,7 @@ def run_epoch(
     bufs = _scratch(units, min(batch_size, n), dtype)
     target = CHUNK_SECONDS if chunk_seconds is None else float(chunk_seconds)
     cap = max(1, int(_MAX_CHUNK_WORK // (min(batch_size, n) * params.shape[0])))
-    total, batch, size = 0.0, 0, 1
+    total, batch, size = 0.0, 0, max(1, cap // 4) if target > 0 else 1
     while batch < n_batches:
         stop = min(n_batches, batch + size)
         began = time.perf_counter()
@@ -356,8 +358,8 @@ def _next_chunk(size, elapsed, target, cap):
     """Return the number of batches of the next compiled call.
 
     About ``target`` seconds at the pace of the call just made (``size`` batches
-    in ``elapsed`` seconds), growing at most fourfold per call (the first call
-    also loads or compiles the kernel) and never beyond ``cap`` batches; at
+    in ``elapsed`` seconds), growing at most fourfold per call (a call that
+    loaded or compiled the kernel is slow) and never beyond ``cap`` batches; at
     least one.
     """
     grow = 4.0 if elapsed <= 0 else min(4.0, target / elapsed)

@@ -442,7 +442,7 @@ def test_chunks_change_nothing(opt_name, dtype):
 
 
 def test_chunks_cover_the_epoch_in_order(monkeypatch):
-    """The compiled calls take every batch once, in order, the first one alone."""
+    """The compiled calls take every batch once, in order."""
     net, X, Y, sw = _problem("relu", "squared", np.float64, 400, hidden=(5,))
     calls = []
     original = K._epoch
@@ -456,10 +456,17 @@ def test_chunks_cover_the_epoch_in_order(monkeypatch):
     _run_epoch_with(net, opt, X, Y, None, np.arange(400), 1, chunk_seconds=0.0)
     assert calls == [(b, b + 1) for b in range(400)]
     calls.clear()
+    monkeypatch.setattr(K, "_MAX_CHUNK_WORK", 4 * 5 * net.params.size)  # 5 rows
     _run_epoch_with(net, opt, X, Y, None, np.arange(400), 1)
     firsts, stops = zip(*calls, strict=True)
     assert firsts[0] == 0 and stops[-1] == 400 and firsts[1:] == stops[:-1]
-    assert stops[0] - firsts[0] == 1  # the first call (loading the kernel) is short
+    assert stops[0] == 5  # a quarter of the work cap first (its pace is unknown)
+    assert all(b - a <= 20 for a, b in calls)  # never beyond the cap
+    calls.clear()
+    monkeypatch.undo()
+    monkeypatch.setattr(K, "_epoch", spy)
+    _run_epoch_with(net, opt, X, Y, None, np.arange(400), 1)
+    assert calls == [(0, 400)]  # a small epoch: one call
 
 
 def test_chunk_size_follows_the_pace():
