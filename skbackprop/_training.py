@@ -137,9 +137,15 @@ class TrainingMixin:
         diverged = False
         try:
             diverged = self._run_epochs(
-                net, optimizer, train, val, checkpoint, callbacks, incremental,
+                net,
+                optimizer,
+                train,
+                val,
+                checkpoint,
+                callbacks,
+                incremental,
                 first_pass,
-            )  # fmt: skip
+            )
         except KeyboardInterrupt:
             checkpoint.restore()
             if self.early_stopping:
