@@ -165,6 +165,26 @@ def _add_products(acc, a, B, count, width):
 
 
 @_njit
+def _products_by_blocks(S, inputs, coef, m, n_in, n_out):
+    """``S[:m] = inputs[:m] @ coef``, each sum over t = 0, 1, 2, ... as in one pass.
+
+    A wide input's ``coef`` does not fit in cache: rather than stream all of it
+    once per row, take it a block of rows (about 64 KB) at a time for every
+    batch row. Each entry still adds its products in the order of t, so the
+    results are bitwise those of one pass per row.
+    """
+    block = max(4, 8192 // max(n_out, 1) // 4 * 4)
+    for r in range(m):
+        for j in range(n_out):
+            S[r, j] = 0
+    for lo in range(0, n_in, block):
+        count = min(block, n_in - lo)
+        rows = coef[lo : lo + count]
+        for r in range(m):
+            _add_products(S[r], inputs[r, lo : lo + count], rows, count, n_out)
+
+
+@_njit
 def _link(code, S, P, m, k, exp_cap, dt):
     """Output activation: ``P = link(S)`` for the ``m`` rows of the batch."""
     for r in range(m):
@@ -258,11 +278,9 @@ def _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2):
         coef = params[offsets[l - 1] : offsets[l]].reshape((n_in, n_out))
         intercept = params[offsets[L + l - 1] : offsets[L + l]]
         inputs = Xb if l == 1 else O[l - 1]  # o^(0) = x: the batch's own buffer
+        _products_by_blocks(S[l], inputs, coef, m, n_in, n_out)
         for r in range(m):
-            s_row, o_row = S[l, r], inputs[r]
-            for j in range(n_out):
-                s_row[j] = 0
-            _add_products(s_row, o_row, coef, n_in, n_out)
+            s_row = S[l, r]
             for j in range(n_out):
                 s_row[j] += intercept[j]
             if l < L:

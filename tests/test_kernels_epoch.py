@@ -479,6 +479,22 @@ def test_chunk_size_follows_the_pace():
     assert K._next_chunk(1, 20.0, 0.05, 10**6) == 1  # a compiling call: one batch
 
 
+@pytest.mark.parametrize("opt_name", ["sgd_nesterov", "adam"])
+def test_wide_input_as_numpy(opt_name):
+    """An input wider than one block of the forward products (several blocks)."""
+    pair = []
+    for _ in range(2):
+        net, X, Y, sw = _problem(
+            "tanh", "softmax", np.float64, 24, hidden=(6,), n_features=3001
+        )
+        pair.append((net, _optimizer(opt_name, net, 0.05)))
+    (net, opt), (net2, opt2) = pair
+    order = np.random.default_rng(2).permutation(24)
+    loss_ref, sq_ref = _numpy_epoch(net, opt, X, Y, sw, order, 5, ALPHA)
+    loss_k, sq_k = _kernel_epoch(net2, opt2, X, Y, sw, order, 5, ALPHA)
+    _assert_same((net, opt, loss_ref, sq_ref), (net2, opt2, loss_k, sq_k), 1e-10, 1e-12)
+
+
 def test_scratch_is_sized_by_the_layers():
     """Only the batch's input rows grow with the input's width."""
     units = np.array([20_000, 8, 6, 3])
