@@ -902,6 +902,32 @@ def test_interrupt_during_epoch_bookkeeping_rolls_the_whole_epoch_back(
     _assert_same_optimizer_state(est, reference)
 
 
+@pytest.mark.parametrize("kernels", [False, True], ids=["numpy", "kernels"])
+def test_interrupted_partial_fit_does_not_count_its_batch(monkeypatch, kernels):
+    """An interrupted partial_fit trained on nothing: "balanced" class counts too.
+
+    The counts accumulate over the batches trained on (as ``t_``), so the next
+    partial_fit weighs its classes as if the interrupted call had not happened.
+    """
+    params = dict(solver="sgd", batch_size=15, class_weight="balanced")
+    classes, half = np.unique(Y_MULTI), slice(0, 30)
+    with skbackprop.config_context(kernels=kernels):
+        est = _estimator("classifier", **params)
+        reference = _estimator("classifier", **params)
+        for model in (est, reference):
+            model.partial_fit(X[half], Y_MULTI[half], classes=classes)
+        _interrupt_in_epoch(monkeypatch, kernels, epoch=1, batches_per_epoch=4)
+        with pytest.warns(UserWarning, match="(?i)interrupt"):
+            est.partial_fit(X, Y_MULTI)
+        monkeypatch.undo()
+        assert est.t_ == reference.t_
+        assert _same(_weights(est), _weights(reference))
+        for model in (est, reference):
+            model.partial_fit(X, Y_MULTI)
+    assert _same(_weights(est), _weights(reference))
+    _assert_same_optimizer_state(est, reference)
+
+
 class _RaiseAt(_InterruptAt):
     """Callback raising an error (not Ctrl-C) at the end of one epoch."""
 
