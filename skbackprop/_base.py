@@ -242,6 +242,8 @@ class BaseBackprop(
     def _fit(self, X, y, sample_weight, incremental):
         self._check_callbacks_param()
         given = (X, y, sample_weight)
+        # "balanced" class counts over the batches trained on so far (partial_fit).
+        counts_before = vars(self).get("_class_counts")
         net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
             X, y, sample_weight, incremental
         )
@@ -272,6 +274,11 @@ class BaseBackprop(
                 self._fit_stochastic(
                     net, X, Y, sample_weight, class_factor, incremental, first_pass
                 )
+                if incremental and self.n_iter_ == 0 and hasattr(self, "_class_counts"):
+                    # No epoch completed (Ctrl-C, or a divergence back to the
+                    # starting weights): the batch was not trained on, so, as in
+                    # t_, the class counts do not take it in.
+                    self._class_counts = counts_before
             else:
                 weights = _combine(sample_weight, class_factor)
                 self._fit_lbfgs(

@@ -21,12 +21,21 @@ dtype and divided in float64, as ``float()`` of numpy sums is. Only the order of
 summation inside products and sums differs from BLAS and numpy's pairwise sums:
 results agree to rounding.
 
+The epoch runs in chunks of consecutive batches, one compiled call each, sized
+to take about :data:`CHUNK_SECONDS`: Python acts on a Ctrl-C only between
+compiled calls, so it is taken within a chunk, not at the end of the epoch. The
+chunks change nothing in the arithmetic: the running loss sum and Adam's step
+count carry over from one call to the next. The scratch of one batch (signals,
+outputs, deltas, a transposed weight matrix) is sized by the layers that use it,
+so a wide input costs one batch of its rows, as on the numpy path.
+
 Built-in activations and losses only (see :func:`activation_code` and
 :func:`loss_code`); PReLU, user activations and user losses keep the numpy path.
 numba is optional: without it :data:`AVAILABLE` is False and :func:`run_epoch`
 raises ImportError.
 """
 
+import time
 
 import numpy as np
 
@@ -52,6 +61,7 @@ from ._kernels_epoch_jit import (
 __all__ = [
     "AVAILABLE",
     "BINARY_LOG_LOSS",
+    "CHUNK_SECONDS",
     "ELU",
     "GELU",
     "IDENTITY",
@@ -69,6 +79,16 @@ __all__ = [
     "run_epoch",
 ]
 
+
+#: Target duration of one compiled call (a chunk of an epoch's batches), in
+#: seconds: well under the half second within which Ctrl-C should take effect.
+CHUNK_SECONDS = 0.05
+# At most this many (rows x parameters) per chunk, whatever the measured pace:
+# about 0.1 s at 2e9 multiply-adds per second, so that a chunk of cheap batches
+# (all-zero weights are skipped) cannot make the next chunk long. The first chunk,
+# of unknown pace, does a quarter of that: a small epoch (the lecture's 3000-row
+# SGD) stays one call.
+_MAX_CHUNK_WORK = 2e7
 
 _ACTIVATION_CODES = {
     _act.Identity: IDENTITY,
@@ -179,8 +199,9 @@ def run_epoch(
     settings,
     sw_host=None,
     grad=None,
+    chunk_seconds=None,
 ):
-    """Train one epoch of mini-batches in one compiled call.
+    """Train one epoch of mini-batches in compiled calls of a chunk of batches each.
 
     Same batches, steps, loss and norms as ``TrainingMixin._run_epoch`` with
     ``Network.loss_gradient`` and ``SGD.update`` / ``Adam.update`` (to rounding).
@@ -214,9 +235,10 @@ def run_epoch(
         Update rule.
     state : ndarray or tuple
         For ``"sgd"`` the velocity; for ``"adam"`` ``(m, v, t)`` with ``t`` a
-        1-element int64 array holding the step count. Updated in place (the
-        caller copies ``t`` back to ``Adam.t`` and, after any step, sets
-        ``Adam.learning_rate`` from it as ``Adam.update`` does).
+        1-element int64 array holding the step count. Updated in place, ``t``
+        after every compiled call (the caller copies ``t`` back to ``Adam.t``
+        and, after any step, sets ``Adam.learning_rate`` from it as
+        ``Adam.update`` does).
     settings : tuple of float
         ``"sgd"``: ``(learning_rate, momentum, nesterov)`` (the rate is constant
         within an epoch); ``"adam"``: ``(learning_rate_init, beta_1, beta_2,
@@ -227,6 +249,10 @@ def run_epoch(
     grad : ndarray of shape (n_params,), default=None
         Where gradients are computed (``Network.grad``: it ends holding the last
         step's gradient); None for a scratch array.
+    chunk_seconds : float, default=None
+        Target duration of one compiled call: Ctrl-C takes effect between calls.
+        None uses :data:`CHUNK_SECONDS`; 0 makes one call per batch. The results
+        do not depend on it.
 
     Returns
     -------
@@ -265,25 +291,76 @@ def run_epoch(
         first, second, t_box = state
         adam, t = True, int(t_box[0])
     elif optimizer == "sgd":
-        first, second, t_box = state, np.zeros_like(params), None
+        # SGD has one state array; the second is never read (no memory for it).
+        first, second, t_box = state, np.zeros(0, dtype), None
         adam, t = False, 0
     else:
         raise ValueError(f"optimizer must be 'sgd' or 'adam', got {optimizer!r}.")
-    for a in (params, grad, first, second):
+    for a in (params, grad, first, second if adam else params):
         if not (a.dtype == dtype and a.shape == params.shape and a.flags.writeable):
             raise ValueError("params, grad and state must be writable, of one shape.")
         if not a.flags.c_contiguous:
             raise ValueError("params, grad and state must be contiguous.")
     batch_size = int(batch_size)
-    sq_norms = np.zeros((-(-n // batch_size), n_layers), dtype)
+    n_batches = -(-n // batch_size)
+    sq_norms = np.zeros((n_batches, n_layers), dtype)
     exp_cap = float(_losses._exp_cap(dtype)) if loss_code == POISSON else 0.0
     codes = _readonly(activation_codes, np.int64)
     net = (params, grad, offsets, units, codes, _readonly(activation_alphas, float))
     loss_spec = (int(loss_code), exp_cap, float(alpha_l2))
-    opt = (adam, _readonly(settings, np.float64), first, second, t)
+    opt = (adam, _readonly(settings, np.float64), first, second)
     data = (X, Y, w, nonzero, has_w)
     order = _readonly(order, np.int64)
-    total, t = _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms)
-    if adam:
-        t_box[0] = t
+    bufs = _scratch(units, min(batch_size, n), dtype)
+    target = CHUNK_SECONDS if chunk_seconds is None else float(chunk_seconds)
+    cap = max(1, int(_MAX_CHUNK_WORK // (min(batch_size, n) * params.shape[0])))
+    total, batch, size = 0.0, 0, max(1, cap // 4) if target > 0 else 1
+    while batch < n_batches:
+        stop = min(n_batches, batch + size)
+        began = time.perf_counter()
+        run = (batch, stop, total, t)
+        total, t = _epoch(
+            data, order, batch_size, net, loss_spec, opt, sq_norms, bufs, run
+        )
+        if adam:
+            t_box[0] = t  # m, v and t stay consistent between calls
+        size = _next_chunk(size, time.perf_counter() - began, target, cap)
+        batch = stop
     return float(total) / n, sq_norms
+
+
+def _scratch(units, rows, dtype):
+    """Return the scratch of one batch, sized by the layers that use each array.
+
+    ``Xb`` holds the batch's input rows; ``S``, ``O``, ``D`` the signals,
+    outputs and deltas of layers 1 to L (index 0 unused), as wide as the widest
+    of those layers; ``T`` the transpose of ``W^(l)`` for l >= 2 (the recursion
+    never needs the input layer's); ``Yb`` and ``wb`` the targets and weights.
+    Only ``Xb`` grows with the input's width: by one batch of rows, as the
+    numpy path's batch.
+    """
+    width = int(units[1:].max())
+    L = units.shape[0] - 1
+    inner = units[1:L]  # the hidden layers: inputs of the layers l >= 2
+    t_shape = (int(units[2:].max()), int(inner.max())) if L >= 2 else (0, 0)
+    return (
+        np.zeros((rows, int(units[0])), dtype),
+        np.zeros((L + 1, rows, width), dtype),
+        np.zeros((L + 1, rows, width), dtype),
+        np.zeros((L + 1, rows, width), dtype),
+        np.zeros(t_shape, dtype),
+        np.zeros((rows, int(units[L])), dtype),
+        np.zeros(rows, dtype),
+    )
+
+
+def _next_chunk(size, elapsed, target, cap):
+    """Return the number of batches of the next compiled call.
+
+    About ``target`` seconds at the pace of the call just made (``size`` batches
+    in ``elapsed`` seconds), growing at most fourfold per call (a call that
+    loaded or compiled the kernel is slow) and never beyond ``cap`` batches; at
+    least one.
+    """
+    grow = 4.0 if elapsed <= 0 else min(4.0, target / elapsed)
+    return max(1, min(int(size * grow), cap))

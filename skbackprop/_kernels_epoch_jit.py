@@ -165,6 +165,26 @@ def _add_products(acc, a, B, count, width):
 
 
 @_njit
+def _products_by_blocks(S, inputs, coef, m, n_in, n_out):
+    """``S[:m] = inputs[:m] @ coef``, each sum over t = 0, 1, 2, ... as in one pass.
+
+    A wide input's ``coef`` does not fit in cache: rather than stream all of it
+    once per row, take it a block of rows (about 64 KB) at a time for every
+    batch row. Each entry still adds its products in the order of t, so the
+    results are bitwise those of one pass per row.
+    """
+    block = max(4, 8192 // max(n_out, 1) // 4 * 4)
+    for r in range(m):
+        for j in range(n_out):
+            S[r, j] = 0
+    for lo in range(0, n_in, block):
+        count = min(block, n_in - lo)
+        rows = coef[lo : lo + count]
+        for r in range(m):
+            _add_products(S[r], inputs[r, lo : lo + count], rows, count, n_out)
+
+
+@_njit
 def _link(code, S, P, m, k, exp_cap, dt):
     """Output activation: ``P = link(S)`` for the ``m`` rows of the batch."""
     for r in range(m):
@@ -246,8 +266,8 @@ def _sum_squares(a, lo, hi):
 
 @_njit
 def _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2):
-    """``Network.loss_gradient`` on the batch in ``O[0]``; ``grad`` gets G."""
-    S, O, D, T, Yb, wb = bufs
+    """``Network.loss_gradient`` on the batch in ``Xb``; ``grad`` gets G."""
+    Xb, S, O, D, T, Yb, wb = bufs
     params, grad, offsets, units, codes, alphas = net
     dt = params.dtype.type
     L = units.shape[0] - 1
@@ -257,11 +277,10 @@ def _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2):
         n_in, n_out = units[l - 1], units[l]
         coef = params[offsets[l - 1] : offsets[l]].reshape((n_in, n_out))
         intercept = params[offsets[L + l - 1] : offsets[L + l]]
+        inputs = Xb if l == 1 else O[l - 1]  # o^(0) = x: the batch's own buffer
+        _products_by_blocks(S[l], inputs, coef, m, n_in, n_out)
         for r in range(m):
-            s_row, o_row = S[l, r], O[l - 1, r]
-            for j in range(n_out):
-                s_row[j] = 0
-            _add_products(s_row, o_row, coef, n_in, n_out)
+            s_row = S[l, r]
             for j in range(n_out):
                 s_row[j] += intercept[j]
             if l < L:
@@ -295,8 +314,9 @@ def _loss_gradient(bufs, m, has_w, net, loss, exp_cap, alpha_l2):
                 G[i, j] = 0
         for j in range(n_out):
             g_intercept[j] = D[l, 0, j]
+        inputs = Xb if l == 1 else O[l - 1]
         for i in range(n_in):
-            _add_products(G[i], O[l - 1, :m, i], D[l], m, n_out)
+            _add_products(G[i], inputs[:m, i], D[l], m, n_out)
         for r in range(1, m):
             for j in range(n_out):
                 g_intercept[j] += D[l, r, j]
@@ -355,24 +375,23 @@ def _adam_step(params, grad, m, v, t, settings):
 
 # ------------------------------------------------------------------- the epoch
 @_njit
-def _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms):
-    """Every batch of one epoch; return (Σ batch loss · rows, Adam's step count)."""
+def _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms, bufs, run):
+    """Batches ``first`` to ``stop - 1`` of one epoch; return (total, Adam's t).
+
+    ``run`` is ``(first, stop, total, t)``: ``total`` (Σ batch loss · rows) and
+    ``t`` (Adam's step count) carry on from the batches before, so that an epoch
+    trained in several calls sums and counts exactly as in one. ``bufs`` is the
+    scratch for one batch (see ``_kernels_epoch._scratch``), reused by every
+    batch.
+    """
     X, Y, w, nonzero, has_w = data
     params, grad, offsets, units = net[0], net[1], net[2], net[3]
     loss, exp_cap, alpha_l2 = loss_spec
-    adam, settings, state1, state2, t = opt
+    adam, settings, state1, state2 = opt
+    first, stop, total, t = run
+    Xb, Yb, wb = bufs[0], bufs[5], bufs[6]
     n, L = X.shape[0], units.shape[0] - 1
-    # Scratch for one batch, reused by every batch: signals S, outputs O, deltas D
-    # per layer; T for a transposed weight matrix; targets and weights.
-    rows, width, dtype = min(batch_size, n), units.max(), X.dtype
-    S = np.zeros((L + 1, rows, width), dtype)
-    O = np.zeros((L + 1, rows, width), dtype)
-    D = np.zeros((L + 1, rows, width), dtype)
-    T = np.zeros((width, width), dtype)
-    Yb, wb = np.zeros((rows, units[L]), dtype), np.zeros(rows, dtype)
-    bufs = (S, O, D, T, Yb, wb)
-    total = 0.0
-    for batch in range(sq_norms.shape[0]):
+    for batch in range(first, stop):
         start = batch * batch_size
         m = min(batch_size, n - start)
         # All weights zero: no loss, no step, norms 0 (never a division by Σw = 0).
@@ -384,7 +403,7 @@ def _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms):
         for r in range(m):
             row = order[start + r]
             for i in range(units[0]):
-                O[0, r, i] = X[row, i]
+                Xb[r, i] = X[row, i]
             for j in range(units[L]):
                 Yb[r, j] = Y[row, j]
             if has_w:

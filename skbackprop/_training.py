@@ -18,6 +18,7 @@ from . import _config, _xp
 from ._batches import iter_batches
 from ._split import _train_validation_split
 from ._utils import (
+    _Checkpoint,
     _combine,
     _non_finite_error,
     _notify,
@@ -131,17 +132,25 @@ class TrainingMixin:
         optimizer = self._current_optimizer(net, incremental)
         callbacks = self._fit_callbacks()
         _notify(callbacks, "on_fit_begin", self, {"n_samples": train[0].shape[0]})
-        # The start and the weights after the last finite epochs: what divergence
-        # and Ctrl-C fall back to.
-        history = _Snapshots(net.params)
         self.n_iter_ = 0
+        # The start and the weights after the last finite epochs (what divergence
+        # falls back to), with the optimizer's state and the estimator's records
+        # of the last completed epoch (what Ctrl-C goes back to).
+        checkpoint = _Checkpoint(self, net.params, optimizer, _Snapshots(net.params))
         diverged = False
         try:
             diverged = self._run_epochs(
-                net, optimizer, train, val, history, callbacks, incremental, first_pass
+                net,
+                optimizer,
+                train,
+                val,
+                checkpoint,
+                callbacks,
+                incremental,
+                first_pass,
             )
         except KeyboardInterrupt:
-            net.params[...] = history.latest()
+            checkpoint.restore()
             if self.early_stopping:
                 kept, more = "the best epoch's", "warm_start=True"
             else:
@@ -158,7 +167,9 @@ class TrainingMixin:
             # loss is computed before its last step): a call must end with
             # weights that predict finitely on the rows it trained on.
             if not self._ends_finite(train[0]):
-                self._diverged(net, history, train[0], first_pass, self.n_iter_)
+                self._diverged(
+                    net, checkpoint.history, train[0], first_pass, self.n_iter_
+                )
             else:
                 self._warn_if_beyond_recovery()
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
@@ -184,9 +195,13 @@ class TrainingMixin:
         return optimizer
 
     def _run_epochs(
-        self, net, optimizer, train, val, history, callbacks, incremental, first_pass
+        self, net, optimizer, train, val, checkpoint, callbacks, incremental, first_pass
     ):
-        """Train up to ``max_iter`` epochs (one for partial_fit); True if diverged."""
+        """Train up to ``max_iter`` epochs (one for partial_fit); True if diverged.
+
+        ``checkpoint`` records each epoch once its records are complete (before
+        the callbacks see it) and again after the stall check.
+        """
         n_samples = train[0].shape[0]
         batch_size = self._batch_size(n_samples)
         sw = train[3]  # on the host
@@ -218,9 +233,10 @@ class TrainingMixin:
                 and _xp.all_finite(net.params)
                 and optimizer.is_finite()
             ):
-                self._diverged(net, history, train[0], first_pass, self.n_iter_ + 1)
+                self._diverged(
+                    net, checkpoint.history, train[0], first_pass, self.n_iter_ + 1
+                )
                 return True
-            history.append(self.n_iter_ + 1, net.params)
             self.n_iter_ += 1
             self.loss_ = loss
             self.t_ += n_samples
@@ -230,10 +246,13 @@ class TrainingMixin:
                 print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
             self._end_epoch(net, val)
             optimizer.iteration_ends(self.t_)
+            checkpoint.save(self.n_iter_)
             logs = self._epoch_logs(loss, norms, optimizer, start)
             if _notify(callbacks, "on_epoch_end", self, logs):
                 return False
-            if self._stalled(optimizer) or incremental:
+            stop = self._stalled(optimizer) or incremental
+            checkpoint.save(self.n_iter_, arrays=False)
+            if stop:
                 return False
         _warn(
             f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached and "
@@ -442,11 +461,12 @@ class TrainingMixin:
         return float(total) / n, np.sqrt(sq_norms).mean(axis=0)
 
     def _compiled_epoch(self, net, optimizer, train, order, batch_size):
-        """Run the epoch in one compiled call (numba); None where that does not apply.
+        """Run the epoch compiled (numba); None where that does not apply.
 
         Small batches on numpy with built-in activations and losses, with the
-        kernels on (:mod:`skbackprop._config`): per-example SGD then costs one
-        call, not some thirty numpy calls per sample. Larger batches are
+        kernels on (:mod:`skbackprop._config`): per-example SGD then costs a
+        compiled call per chunk of batches (Ctrl-C is taken between chunks), not
+        some thirty numpy calls per sample. Larger batches are
         BLAS-bound and stay with the generic path (with its fused passes).
         """
         X, Y, sw, sw_host = train

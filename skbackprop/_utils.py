@@ -166,6 +166,64 @@ class _Snapshots:
         return reversed(self._items)
 
 
+class _Checkpoint:
+    """Everything the last completed epoch left, to go back to on Ctrl-C.
+
+    The weights (recorded in ``history``, the :class:`_Snapshots` that divergence
+    falls back on), the optimizer's state (momentum, moment estimates, step count,
+    the learning rate its schedule reached) and the estimator's attributes
+    (``n_iter_``, ``t_``, ``loss_curve_``, the early-stopping records...), all of
+    one moment, so that training continues from an interrupted fit exactly as
+    from one that stopped there.
+
+    Ctrl-C can arrive between any two Python steps, also during a save. A save is
+    made when an epoch has just completed, so while one is under way the live
+    state *is* that completed epoch: :meth:`restore` then keeps it.
+    """
+
+    def __init__(self, estimator, params, optimizer, history):
+        self._estimator, self._params = estimator, params
+        self._optimizer, self.history = optimizer, history
+        self._saving = False
+        self._optimizer_state = optimizer.snapshot()
+        self._attributes = self._record()
+
+    def _record(self):
+        """Return the estimator's attributes and the lengths of its lists."""
+        attributes = dict(vars(self._estimator))
+        lengths = {k: len(v) for k, v in attributes.items() if type(v) is list}
+        return attributes, lengths
+
+    def save(self, epoch, arrays=True):
+        """Record the state after ``epoch``, which has just completed.
+
+        ``arrays=False`` records only what changes without the weights and
+        optimizer arrays changing (the learning rate and counters after a stall
+        check).
+        """
+        self._saving = True
+        if arrays:
+            self.history.append(epoch, self._params)
+        self._optimizer_state = self._optimizer.snapshot(
+            into=self._optimizer_state, arrays=arrays
+        )
+        self._attributes = self._record()
+        self._saving = False
+
+    def restore(self):
+        """Go back to the last record (unless interrupted during a save)."""
+        if self._saving:
+            return
+        self._params[...] = self.history.latest()
+        self._optimizer.restore(self._optimizer_state)
+        attributes, lengths = self._attributes
+        state = vars(self._estimator)
+        state.clear()
+        state.update(attributes)
+        for key, length in lengths.items():
+            del attributes[key][length:]
+
+
 class _StopTraining(Exception):
     """A callback asked L-BFGS-B to stop (raised through scipy, any version)."""
 

@@ -20,6 +20,7 @@ import numpy as np
 import scipy.optimize
 
 from . import _config
+from ._xp import copy as _copy
 from ._xp import is_numpy, namespace
 
 __all__ = ["SGD", "Adam", "Optimizer", "minimize_lbfgs"]
@@ -143,6 +144,58 @@ class Optimizer:
             new._tmp = np.empty_like(first) if to_numpy else None
             new._step = np.empty_like(first) if to_numpy else None
         return new
+
+    def snapshot(self, into=None, arrays=True):
+        """Return a copy of the state that training changes, for :meth:`restore`.
+
+        Parameters
+        ----------
+        into : dict, default=None
+            An earlier snapshot of this optimizer whose arrays are reused, so that
+            a snapshot per epoch allocates nothing after the first.
+        arrays : bool, default=True
+            Copy the state arrays. False takes them from ``into`` as they are
+            (they must be current, e.g. when only the learning rate changed since).
+
+        Returns
+        -------
+        snapshot : dict
+            ``"arrays"``: copies of the state arrays (momentum, moment
+            estimates); ``"attributes"``: every other attribute (the step count,
+            the learning rate its schedule reached, the hyperparameters).
+        """
+        old = {} if into is None else into["arrays"]
+        copies = {}
+        for name in self._state:
+            value, buf = getattr(self, name), old.get(name)
+            fits = (
+                buf is not None
+                and type(buf) is type(value)
+                and buf.shape == value.shape
+                and buf.dtype == value.dtype
+            )
+            if not fits:
+                copies[name] = _copy(value, namespace(value))
+            elif arrays:
+                buf[...] = value
+                copies[name] = buf
+            else:
+                copies[name] = buf
+        scratch = set(self._state) | {"_tmp", "_step"}
+        attributes = {k: v for k, v in vars(self).items() if k not in scratch}
+        return {"arrays": copies, "attributes": attributes}
+
+    def restore(self, snapshot):
+        """Put back the state recorded by :meth:`snapshot` (arrays in place).
+
+        Parameters
+        ----------
+        snapshot : dict
+            A snapshot of this optimizer.
+        """
+        for name, saved in snapshot["arrays"].items():
+            getattr(self, name)[...] = saved
+        vars(self).update(snapshot["attributes"])
 
     def is_finite(self):
         """Whether the optimizer's state (momentum, moment estimates) is finite.
