@@ -30,6 +30,7 @@ raises ImportError.
 
 import numpy as np
 
+from . import _numba
 from . import activations as _act
 from . import losses as _losses
 from ._kernels_epoch_jit import (
@@ -243,9 +244,27 @@ def run_epoch(
     """
     if not AVAILABLE:
         raise ImportError(
-            "The compiled training epoch needs numba: pip install "
-            "numba (the fast extra); without it skbackprop trains with numpy."
+            f"The compiled training epoch cannot run: {_numba.REASON}. Install "
+            "numba (pip install numba, the fast extra); without it skbackprop "
+            "trains with numpy."
         )
+    args, t_box = _epoch_arguments(
+        X, Y, sw, order, batch_size, params, offsets, layer_units,
+        activation_codes, activation_alphas, loss_code, alpha_l2, optimizer,
+        state, settings, sw_host, grad,
+    )  # fmt: skip
+    total, t = _epoch(*args)
+    if t_box is not None:
+        t_box[0] = t
+    return float(total) / args[0][0].shape[0], args[-1]
+
+
+def _epoch_arguments(
+    X, Y, sw, order, batch_size, params, offsets, layer_units, activation_codes,
+    activation_alphas, loss_code, alpha_l2, optimizer, state, settings, sw_host,
+    grad,
+):  # fmt: skip
+    """Check :func:`run_epoch`'s arguments; return ``_epoch``'s and Adam's step box."""
     dtype = params.dtype
     if dtype not in (np.float32, np.float64):
         raise ValueError("params must be float32 or float64.")
@@ -283,7 +302,32 @@ def run_epoch(
     opt = (adam, _readonly(settings, np.float64), first, second, t)
     data = (X, Y, w, nonzero, has_w)
     order = _readonly(order, np.int64)
-    total, t = _epoch(data, order, batch_size, net, loss_spec, opt, sq_norms)
-    if adam:
-        t_box[0] = t
-    return float(total) / n, sq_norms
+    return (data, order, batch_size, net, loss_spec, opt, sq_norms), t_box
+
+
+def _warm_up_calls(dtype):
+    """Return the compiled calls a fit in ``dtype`` makes, on a tiny problem.
+
+    Calling each ``dispatcher(*args)`` compiles (or loads from numba's cache) what
+    a fit needs, and :func:`skbackprop._numba.cache_holds` asks the cache about
+    them; the arguments come from :func:`_epoch_arguments`, as a fit's do.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        float32 or float64.
+
+    Returns
+    -------
+    calls : list of (dispatcher, tuple)
+    """
+    dtype = np.dtype(dtype)
+    X = np.zeros((2, 1), dtype)
+    params = np.zeros(4, dtype)
+    state = (np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(1, np.int64))
+    args, _ = _epoch_arguments(
+        X, X, None, np.arange(2), 1, params, [0, 1, 2, 3, 4], [1, 1, 1],
+        [RELU], [0.0], SQUARED_ERROR, 0.0, "adam", state, (1e-3, 0.9, 0.999, 1e-8),
+        None, None,
+    )  # fmt: skip
+    return [(_epoch, args)]
