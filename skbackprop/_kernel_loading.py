@@ -185,9 +185,11 @@ def _fix(reason):
     )
 
 
-def _warn_once(reason):
-    global _warned
+def _fail_once(reason):
+    """Record that the kernels cannot be used here; warn the first time."""
+    global _failure, _warned
     with _lock:
+        _failure = _failure or reason
         if _warned:
             return
         _warned = True
@@ -265,7 +267,7 @@ def plan(setting, dtype, seconds, wanted):
         if cached or seconds >= COMPILE_REPAYS_S:
             return {n: _load(n, dtype, cached) for n in names}
     except _Unavailable as err:
-        _warn_once(str(err))
+        _fail_once(str(err))
     return {}
 
 

@@ -243,10 +243,10 @@ def run_epoch(
         If numba is not installed.
     """
     if not AVAILABLE:
+        reason = _numba.REASON or "numba is not available"
         raise ImportError(
-            f"The compiled training epoch cannot run: {_numba.REASON}. Install "
-            "numba (pip install numba, the fast extra); without it skbackprop "
-            "trains with numpy."
+            f"The compiled training epoch cannot run ({reason}). Install numba (pip "
+            "install numba, the fast extra); without it skbackprop trains with numpy."
         )
     args, t_box = _epoch_arguments(
         X, Y, sw, order, batch_size, params, offsets, layer_units,
