@@ -63,13 +63,14 @@ def test_no_writable_cache_location_fits_and_compiles_in_memory(tmp_path):
         import numba.core.caching as caching
         caching.CacheImpl._locator_classes = []  # nowhere to write a cache
         from sklearn.datasets import load_digits
-        from skbackprop import BackpropClassifier, _numba
-        import skbackprop._kernels_epoch, skbackprop._kernels_fused  # decorate
+        from skbackprop import BackpropClassifier
         X, y = load_digits(return_X_y=True)
         warnings.simplefilter("ignore", category=UserWarning)
         m = BackpropClassifier(hidden_layer_sizes=(8,), batch_size=32, max_iter=2,
                                random_state=0).fit(X, y)
         m.partial_fit(X, y)
+        import skbackprop._kernels_epoch, skbackprop._kernels_fused  # decorated
+        from skbackprop import _numba
         assert "no locator available" in _numba.CACHE_PROBLEM
 
         @_numba.njit(cache=True)  # a tiny kernel: compiled in memory instead
