@@ -199,8 +199,8 @@ def kernel_module(name):
 
     Within a fit, what the fit decided at its start
     (:func:`skbackprop._kernel_loading.plan_for_fit`); elsewhere (predicting, a
-    :class:`~skbackprop.network.Network` used directly) a module this process has
-    loaded already, or with ``kernels=True`` the module (imported now).
+    :class:`~skbackprop.network.Network` used directly) the module with
+    ``kernels=True`` (imported now), else None.
     """
     return _kernel_loading.module_for(name, _local_config()["kernels"])
 

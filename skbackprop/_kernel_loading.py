@@ -31,6 +31,7 @@ process saying why and what to do; ``kernels=True`` raises with the reason.
 
 import contextlib
 import contextvars
+import functools
 import importlib
 import importlib.util
 import sys
@@ -58,12 +59,18 @@ _MULTIPLY_ADDS_PER_S = {np.dtype(np.float64): 10e9, np.dtype(np.float32): 15e9}
 
 _KINDS = ("_kernels_epoch", "_kernels_fused")
 
-_lock = threading.RLock()
+_lock = threading.Lock()  # the state below: held for moments only
+_compile_lock = threading.Lock()  # one compile or load at a time
 _loaded = {}  # (module name, dtype) -> module, compiled or loaded for that dtype
 _failure = None  # why the kernels cannot be used in this process, once known
 _warned = False
 # The kernels of the fit running in this thread: None outside a fit.
 _FIT_KERNELS = contextvars.ContextVar("skbackprop_fit_kernels", default=None)
+
+
+@functools.cache
+def _numba_installed():
+    return importlib.util.find_spec("numba") is not None
 
 
 class _Unavailable(Exception):
@@ -132,24 +139,30 @@ def _load(name, dtype, cached):
     """
     global _failure
     dtype = np.dtype(dtype)
-    with _lock:
-        if (name, dtype) in _loaded:
-            return _loaded[name, dtype]
-        if _failure is not None:
-            raise _Unavailable(_failure)
+    # Fits in other threads go on deciding (and training) while one compiles.
+    with _compile_lock:
+        with _lock:
+            if (name, dtype) in _loaded:
+                return _loaded[name, dtype]
+            if _failure is not None:
+                raise _Unavailable(_failure)
         try:
             module = _import(name)
             if not cached:
                 _announce_compile(name, dtype)
             for function, args in module._warm_up_calls(dtype):
                 function(*args)
-        except _Unavailable as err:
-            _failure = str(err)
-            raise
         except Exception as err:  # noqa: BLE001 - a failed compile or cache write
-            _failure = f"compiling them for {dtype} failed ({_brief(err)})"
-            raise _Unavailable(_failure) from err
-        _loaded[name, dtype] = module
+            reason = (
+                str(err)
+                if isinstance(err, _Unavailable)
+                else (f"compiling them for {dtype} failed ({_brief(err)})")
+            )
+            with _lock:
+                _failure = _failure or reason
+            raise _Unavailable(reason) from err
+        with _lock:
+            _loaded[name, dtype] = module
         return module
 
 
@@ -204,8 +217,9 @@ def _fail_once(reason):
     )
 
 
-def _raise_for_true(reason):
-    raise RuntimeError(
+def _true_error(reason):
+    """Return the error of ``kernels=True`` where the kernels cannot be used."""
+    return RuntimeError(
         f"kernels=True, but skbackprop's compiled kernels cannot be used: {reason}. "
         f"{_fix(reason)} Or set kernels='auto' (numpy where they cannot run) or "
         "kernels=False."
@@ -249,8 +263,8 @@ def plan(setting, dtype, seconds, wanted):
             names = wanted()
             return {n: _load(n, dtype, _is_cached(n, dtype)) for n in names}
         except _Unavailable as err:
-            _raise_for_true(str(err))
-    if _failure is not None or importlib.util.find_spec("numba") is None:
+            raise _true_error(str(err)) from err
+    if _failure is not None or not _numba_installed():
         return {}
     with _lock:
         any_loaded = any(key[1] == np.dtype(dtype) for key in _loaded)
@@ -296,16 +310,14 @@ def module_for(name, setting):
     modules = _FIT_KERNELS.get()
     if modules is not None:
         return modules.get(name)
-    if setting is False:
+    if setting is not True:
+        # Outside a fit "auto" keeps numpy: no dtype is known here, and a kernel
+        # loaded for another dtype would compile on its first call.
         return None
-    with _lock:
-        module = next((m for (n, _), m in _loaded.items() if n == name), None)
-    if module is not None or setting != True:  # noqa: E712 - "auto" is truthy
-        return module
     try:
         return _import(name)
     except _Unavailable as err:
-        _raise_for_true(str(err))
+        raise _true_error(str(err)) from err
 
 
 def plan_for_fit(estimator, net, X, incremental, setting):
