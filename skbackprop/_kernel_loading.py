@@ -356,7 +356,8 @@ def plan_for_fit(estimator, net, X, incremental, setting):
     def wanted():
         from ._training import compiled_epoch_wins
 
-        if stochastic and type(X) is np.ndarray and compiled_epoch_wins(batch):
+        dense = type(X) is np.ndarray
+        if stochastic and dense and compiled_epoch_wins(batch, net, estimator.solver):
             epoch = _import("_kernels_epoch")
             if epoch.network_codes(net) is not None:
                 return ("_kernels_epoch",)

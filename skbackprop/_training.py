@@ -34,7 +34,7 @@ from .optimizers import SGD, Adam
 _COMPILED_MAX_BATCH = 64
 
 
-def compiled_epoch_wins(batch_size):
+def compiled_epoch_wins(batch_size, net, solver):
     """Return whether an epoch runs in one compiled call (the dispatch rule).
 
     Where the kernels are on, and the network is one the epoch kernel trains;
@@ -46,6 +46,10 @@ def compiled_epoch_wins(batch_size):
     ----------
     batch_size : int
         Rows per batch.
+    net : Network
+        The numpy network to train (its ``layer_units``, ``dtype``, activations).
+    solver : {"sgd", "adam"}
+        The update rule.
 
     Returns
     -------
@@ -399,7 +403,8 @@ class TrainingMixin:
         BLAS-bound and stay with the generic path (with its fused passes).
         """
         X, Y, sw, sw_host = train
-        if not compiled_epoch_wins(batch_size) or type(X) is not np.ndarray:
+        wins = compiled_epoch_wins(batch_size, net, self.solver)
+        if not wins or type(X) is not np.ndarray:
             return None
         kernels = _config.kernel_module("_kernels_epoch")
         codes = None if kernels is None else kernels.network_codes(net)
