@@ -397,9 +397,11 @@ def test_kernels_1_without_numba_says_pip_install_numba():
             warnings.simplefilter("always")
             import skbackprop
         assert any("pip install numba" in str(w.message) for w in seen), seen
+        import numpy as np
         from skbackprop import BackpropClassifier
         try:
-            BackpropClassifier(max_iter=1).fit([[0.0], [1.0]], [0, 1])
+            X, y = np.array([[0.0], [1.0]]), np.array([0, 1])
+            BackpropClassifier(max_iter=1).fit(X, y)
         except (ImportError, RuntimeError) as err:
             assert "pip install numba" in str(err), err
         else:
