@@ -11,11 +11,16 @@ environment):
 
 1. kernels this process has loaded already (for this dtype) are used;
 2. else, when numba's cache holds them (checked without compiling,
-   :func:`skbackprop._numba.cache_holds`) and the fit's estimated numpy time
-   (:func:`numpy_seconds`) reaches :data:`LOAD_REPAYS_S`, they are loaded;
-3. else, when the estimate reaches :data:`COMPILE_REPAYS_S`, one line on stderr
-   says that they compile, then they compile (and are cached);
+   :func:`skbackprop._numba.cache_holds`) and the time they would save, the fit's
+   estimated numpy time (:func:`numpy_seconds`) times the share they save
+   (:data:`SAVES`), repays loading them (:data:`LOAD_COST_S`), they are loaded;
+3. else, when that saving repays compiling them (:data:`COMPILE_COST_S`), one
+   line on stderr says that they compile, then they compile (and are cached);
 4. else the fit uses numpy.
+
+With the measured constants the epoch kernel loads from the cache for fits of
+about 1.7 s or more on numpy, and compiles for fits of about 35 s or more; the
+fused kernels (which save less) for about 7 s and 130 s.
 
 ``kernels=True`` loads or compiles them now (with the same line before a compile).
 :func:`compile_kernels` fills the cache ahead of time (a Docker or CI step).
@@ -41,21 +46,24 @@ import numpy as np
 
 __all__ = ["compile_kernels"]
 
-#: Estimated numpy-path seconds from which a fit loads kernels from the cache:
-#: loading costs about 0.5-1 s in a fresh process (importing numba is half of it)
-#: and the kernels save a half or more of the fit where they apply.
-LOAD_REPAYS_S = 1.0
+#: Seconds to load the kernels from numba's cache in a fresh process (importing
+#: numba, checking the cache, loading): 0.6-1.5 s measured on 2 cores.
+LOAD_COST_S = 1.0
 
-#: Estimated numpy-path seconds from which a fit compiles kernels the cache lacks
-#: (about 20 s per dtype and kind on a 2-core machine; the kernels save a half or
-#: more of the fit where they apply).
-COMPILE_REPAYS_S = 60.0
+#: Seconds to compile the kernels of a fit for one dtype (2 cores: the epoch
+#: kernel 14-17 s, the fused ones about 2 s; more on a busy machine).
+COMPILE_COST_S = 20.0
 
-# The rough cost of the numpy path (measured on the 2-core machine of
-# benchmarks/: digits and (256, 256) networks): a fixed cost per batch (its numpy
-# calls, in Python) and multiply-adds at a rate below BLAS's peak (small products).
-_SECONDS_PER_BATCH = 60e-6
-_MULTIPLY_ADDS_PER_S = {np.dtype(np.float64): 10e9, np.dtype(np.float32): 15e9}
+#: Share of the numpy time each kind of kernel saves where it applies (measured,
+#: benchmarks/README.md: the epoch kernel 2.6-2.9x faster at batch 32, 1.5x at
+#: 64, 17x or more at batch 1; the fused passes 15-18% of W1's time).
+SAVES = {"_kernels_epoch": 0.6, "_kernels_fused": 0.15}
+
+# The rough cost of the numpy path (2-core machine, idle, from the benchmarks'
+# numpy figures: W2 and W3 give about 110-140 us per batch of Python and small
+# numpy calls; W1 13 (float64) and 25 (float32) G multiply-adds per second).
+_SECONDS_PER_BATCH = 130e-6
+_MULTIPLY_ADDS_PER_S = {np.dtype(np.float64): 13e9, np.dtype(np.float32): 25e9}
 
 _KINDS = ("_kernels_epoch", "_kernels_fused")
 
@@ -258,6 +266,10 @@ def plan(setting, dtype, seconds, wanted):
     """
     if setting is False or np.dtype(dtype) not in _MULTIPLY_ADDS_PER_S:
         return {}
+
+    def repays(names, cost):
+        return seconds * min(SAVES.get(n, 1.0) for n in names) >= cost
+
     if setting is True:
         try:
             names = wanted()
@@ -268,17 +280,17 @@ def plan(setting, dtype, seconds, wanted):
         return {}
     with _lock:
         any_loaded = any(key[1] == np.dtype(dtype) for key in _loaded)
-    if not any_loaded and seconds < LOAD_REPAYS_S:
-        return {}  # nothing imported: the numpy path at no cost
+    if not any_loaded and seconds * max(SAVES.values()) < LOAD_COST_S:
+        return {}  # no kernel could repay loading: numpy, nothing imported
     try:
         names = wanted()
         modules = {n: _loaded_module(n, dtype) for n in names}
         if all(modules.values()):
             return modules
-        if seconds < LOAD_REPAYS_S:
+        if not repays(names, LOAD_COST_S):
             return {}
         cached = all(_is_cached(n, dtype) for n in names)
-        if cached or seconds >= COMPILE_REPAYS_S:
+        if cached or repays(names, COMPILE_COST_S):
             return {n: _load(n, dtype, cached) for n in names}
     except _Unavailable as err:
         _fail_once(str(err))

@@ -100,7 +100,7 @@ def test_numba_disable_jit_is_treated_as_unavailable():
         import skbackprop
         from skbackprop import BackpropClassifier, config_context
         try:
-            skbackprop._kernel_loading.LOAD_REPAYS_S = 0.0  # any fit would load
+            skbackprop._kernel_loading.LOAD_COST_S = 0.0  # any fit would load
         except AttributeError:
             pass
         X, y = make_classification(n_samples=60, random_state=0)
@@ -168,6 +168,8 @@ def loader(monkeypatch, capsys):
     monkeypatch.setattr(_kernel_loading, "_loaded", {})
     monkeypatch.setattr(_kernel_loading, "_failure", None)
     monkeypatch.setattr(_kernel_loading, "_warned", False)
+    # it saves all of a fit's time: it repays its costs from fits that long
+    monkeypatch.setattr(_kernel_loading, "SAVES", {"_kernels_fake": 1.0})
     fake = types.ModuleType("skbackprop._kernels_fake")
     fake.AVAILABLE, fake.calls, fake.cached, fake.fail = True, [], False, None
 
@@ -194,7 +196,7 @@ def _plan(setting, seconds, dtype=np.float64):
 
 
 def test_auto_decides_from_the_estimate_and_the_cache(loader, capsys):
-    load, compile_ = _kernel_loading.LOAD_REPAYS_S, _kernel_loading.COMPILE_REPAYS_S
+    load, compile_ = _kernel_loading.LOAD_COST_S, _kernel_loading.COMPILE_COST_S
     # Short fit, nothing loaded: numpy, and numba is not even asked.
     assert _plan("auto", load / 2) == ([], False)
     # Cold cache: loading would mean compiling, which a mid-sized fit does not repay.
@@ -213,7 +215,7 @@ def test_auto_decides_from_the_estimate_and_the_cache(loader, capsys):
 
 def test_warm_cache_loads_without_a_notice(loader, capsys):
     loader.cached = True
-    load = _kernel_loading.LOAD_REPAYS_S
+    load = _kernel_loading.LOAD_COST_S
     assert _plan("auto", load * 0.9) == ([], False)  # loading does not repay
     assert _plan("auto", load) == (["_kernels_fake"], True)
     assert loader.calls == [""] and capsys.readouterr().err == ""
@@ -258,10 +260,12 @@ def test_kernels_true_failure_leaves_the_estimator_as_it_was(loader):
 
 
 def test_numpy_seconds_estimate_is_rough_but_ordered():
-    digits = _kernel_loading.numpy_seconds(1797, 32, 50, [64, 100, 10], np.float64)
-    assert digits < _kernel_loading.LOAD_REPAYS_S  # the first fit stays numpy
-    big = _kernel_loading.numpy_seconds(60000, 32, 200, [784, 256, 256, 10], "f8")
-    assert big > _kernel_loading.COMPILE_REPAYS_S  # repays compiling
+    L = _kernel_loading
+    most = max(L.SAVES.values())
+    digits = L.numpy_seconds(1797, 32, 50, [64, 100, 10], np.float64)
+    assert digits * most < L.LOAD_COST_S  # the first digits fit stays numpy
+    big = L.numpy_seconds(60000, 32, 200, [784, 256, 256, 10], np.float64)
+    assert big * L.SAVES["_kernels_epoch"] > L.COMPILE_COST_S  # repays compiling
     one = _kernel_loading.numpy_seconds(1797, 32, 1, [64, 100, 10], np.float64)
     assert digits == pytest.approx(50 * one)
 
