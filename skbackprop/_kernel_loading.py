@@ -28,10 +28,11 @@ fused kernels (which save less) for about 7 s and 130 s.
 Which kernels a fit would use where they are on (the per-configuration dispatch
 rule) is :func:`skbackprop._training.compiled_epoch_wins`.
 
-Nothing here breaks a fit: numba missing or broken, ``NUMBA_DISABLE_JIT=1``, a
-failed compile, an unwritable cache (numba then compiles in memory, see
-:mod:`skbackprop._numba`) leave ``"auto"`` on the numpy path with one warning per
-process saying why and what to do; ``kernels=True`` raises with the reason.
+Nothing here breaks a fit: numba missing or broken, ``NUMBA_DISABLE_JIT=1`` or a
+failed compile leave ``"auto"`` on the numpy path with one warning per process
+saying why and what to do; ``kernels=True`` raises with the reason. Where numba
+cannot write a cache, the kernels compile in memory (:mod:`skbackprop._numba`),
+where a fit repays a compile, in each process.
 """
 
 import contextlib
