@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+import scipy.sparse
 from joblib import parallel_backend
 from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, cross_validate
@@ -26,7 +27,10 @@ from skbackprop import (
     get_config,
     set_config,
 )
+from skbackprop.activations import PReLU, ReLU
 from skbackprop.callbacks import Callback
+from skbackprop.losses import SoftmaxLogLoss
+from skbackprop.network import Network
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -270,22 +274,17 @@ def test_numpy_seconds_estimate_is_rough_but_ordered():
     assert digits == pytest.approx(50 * one)
 
 
-def _warm_up(name, dtype):
-    module = _kernel_loading._import(name)
-    for function, args in module._warm_up_calls(dtype):
-        function(*args)
-    return module
-
-
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_warm_up_covers_what_fits_compile(dtype):
-    """After the warm-up (what a fit's start loads), fits compile nothing more.
+    """After compile_kernels (a fit's start does the same), fits compile nothing more.
 
     So the cache probe asks about the right signatures, and no fit stalls
     mid-way on a compile. If a kernel's arguments change, update its module's
     ``_warm_up_calls``.
     """
-    epoch, fused = _warm_up("_kernels_epoch", dtype), _warm_up("_kernels_fused", dtype)
+    skbackprop.compile_kernels(dtypes=[np.dtype(dtype).name])
+    epoch = _kernel_loading._loaded["_kernels_epoch", np.dtype(dtype)]
+    fused = _kernel_loading._loaded["_kernels_fused", np.dtype(dtype)]
     dispatchers = [epoch._epoch] + [f for f, _ in fused._warm_up_calls(dtype)]
     before = [len(d.signatures) for d in dispatchers]
     Xd = X.astype(dtype)
@@ -308,6 +307,31 @@ def test_warm_up_covers_what_fits_compile(dtype):
                 est.partial_fit(Xd, y)
             est.predict_proba(Xd)
     assert [len(d.signatures) for d in dispatchers] == before
+
+
+@pytest.mark.parametrize(
+    "params, sparse, wanted",
+    [
+        (dict(batch_size=32), False, "_kernels_epoch"),
+        (dict(batch_size=32, solver="sgd"), False, "_kernels_epoch"),
+        (dict(batch_size=32), True, "_kernels_fused"),  # sparse X
+        (dict(batch_size=32, activation=PReLU()), False, "_kernels_fused"),
+        (dict(batch_size=100), False, "_kernels_fused"),
+        (dict(solver="lbfgs"), False, "_kernels_fused"),
+    ],
+)
+def test_a_fit_loads_the_kernels_it_uses(params, sparse, wanted, monkeypatch):
+    """The dispatch rule decides which kernel a fit's start loads (kernels=True)."""
+    loaded = []
+    monkeypatch.setattr(_kernel_loading, "_is_cached", lambda name, dt: True)
+    monkeypatch.setattr(_kernel_loading, "_load",
+                        lambda name, dt, cached: loaded.append(name))  # fmt: skip
+    est = BackpropClassifier(hidden_layer_sizes=(4,), **params)
+    Xs = scipy.sparse.csr_matrix(X) if sparse else X
+    act = est.activation if isinstance(est.activation, PReLU) else ReLU()
+    net = Network([8, 4, 3], [act], SoftmaxLogLoss(), np.float64)
+    _kernel_loading.plan_for_fit(est, net, Xs, False, True)
+    assert loaded == [wanted]
 
 
 # ------------------------------------------------------ settings per thread
