@@ -328,6 +328,8 @@ def module_for(name, setting):
         # loaded for another dtype would compile on its first call.
         return None
     try:
+        if _failure is not None:
+            raise _Unavailable(_failure)
         return _import(name)
     except _Unavailable as err:
         raise _true_error(str(err)) from err
@@ -385,7 +387,7 @@ def compile_kernels(dtypes=("float64", "float32")):
     The first fit that uses the kernels in a fresh environment otherwise compiles
     them (about 20 s per dtype), or, under ``kernels="auto"``, small fits skip
     them. Run this once after installing, e.g. in a Dockerfile or a CI step after
-    ``pip install "skbackprop[fast]"``::
+    ``pip install ".[fast]"``::
 
         python -c "import skbackprop; skbackprop.compile_kernels()"
 
@@ -400,6 +402,8 @@ def compile_kernels(dtypes=("float64", "float32")):
 
     Raises
     ------
+    ValueError
+        If a dtype is neither float64 nor float32.
     RuntimeError
         If the kernels cannot be compiled (numba missing or broken,
         ``NUMBA_DISABLE_JIT`` set) or numba cannot write its cache.
