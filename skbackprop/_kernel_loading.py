@@ -178,7 +178,9 @@ def _load(name, dtype, cached):
 def _announce_compile(name, dtype):
     from . import _numba
 
-    what = "training epoch" if name == "_kernels_epoch" else "fused update"
+    what, takes = ("training epoch", "about 20 s")
+    if name != "_kernels_epoch":
+        what, takes = ("fused update", "a few seconds")
     where = (
         "later processes load them from numba's cache"
         if _numba.CACHE_PROBLEM is None
@@ -186,7 +188,7 @@ def _announce_compile(name, dtype):
         "NUMBA_CACHE_DIR to a writable directory"
     )
     print(
-        f"skbackprop: compiling the numba kernels ({what}, {dtype}; about 20 s, "
+        f"skbackprop: compiling the numba kernels ({what}, {dtype}; {takes}, "
         f"once: {where}). skbackprop.compile_kernels() does this ahead of time; "
         "kernels=False skips them.",
         file=sys.stderr,
