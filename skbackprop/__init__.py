@@ -9,6 +9,7 @@ core (:mod:`skbackprop.network`) with pluggable activations
 from . import activations, exceptions
 from ._config import config_context, get_config, set_config
 from ._convert import move_to
+from ._kernel_loading import compile_kernels
 from .activations import (
     ELU,
     GELU,
@@ -47,6 +48,7 @@ __all__ = [
     "__version__",
     "activations",
     "check_gradient",
+    "compile_kernels",
     "config_context",
     "exceptions",
     "get_config",

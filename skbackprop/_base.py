@@ -22,7 +22,7 @@ from sklearn.utils._param_validation import (
 )
 from sklearn.utils.validation import check_is_fitted
 
-from . import _config, _xp
+from . import _config, _kernel_loading, _xp
 from ._compat import _check_sample_weight, _fit_context
 from ._lbfgs import LbfgsMixin
 from ._sklearn_callbacks import SklearnCallbackMixin
@@ -269,7 +269,13 @@ class BaseBackprop(
         threads = contextlib.nullcontext()
         if net.xp is np:
             threads = _config.blas_threads_for(rows, net.layer_units)
-        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), threads:
+        # Which compiled kernels this call uses, decided once, now (may raise with
+        # kernels=True, before anything changed).
+        kernels = _kernel_loading.plan_for_fit(
+            self, net, X, incremental, _config.get_config()["kernels"]
+        )
+        errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        with errstate, threads, _kernel_loading.using(kernels):
             if stochastic:
                 self._fit_stochastic(
                     net, X, Y, sample_weight, class_factor, incremental, first_pass

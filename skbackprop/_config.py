@@ -3,11 +3,16 @@
 ``set_config``, ``get_config`` and ``config_context`` work like scikit-learn's. The
 setting ``kernels`` decides whether the estimators use the numba kernels
 (:mod:`skbackprop._kernels_epoch`, :mod:`skbackprop._kernels_fused`) where they
-apply: ``"auto"`` (the default) uses them when numba is installed, ``False``
-never (the generic numpy path, the readable reference of the lecture), ``True``
-requires them (an error if numba is missing). The environment variable
+apply: ``"auto"`` (the default) uses them where they pay off (decided at the
+start of each fit, :mod:`skbackprop._kernel_loading`), ``False`` never (the
+generic numpy path, the readable reference of the lecture), ``True`` requires
+them (an error if numba is missing or cannot compile them). The environment variable
 ``SKBACKPROP_KERNELS`` (``auto``, ``1`` or ``0``) sets the default, also for
 worker processes, e.g. ``SKBACKPROP_KERNELS=0 pytest`` runs the suite without them.
+
+Settings are per thread, as scikit-learn's are, and travel with the jobs of
+scikit-learn's ``Parallel`` (``cross_validate``, ``GridSearchCV``, ... with
+``n_jobs``) to their threads and processes.
 
 The setting ``blas_threads`` bounds BLAS's threads while a numpy network trains.
 ``"auto"`` (the default) trains on one thread when every matrix product of a
@@ -24,22 +29,70 @@ import functools
 import importlib.util
 import os
 import threading
+import warnings
+
+from . import _kernel_loading
+from ._compat import _carry_config_to_joblib_workers
 
 __all__ = ["config_context", "get_config", "set_config"]
 
-_VALUES = {"auto": "auto", "1": True, "true": True, "0": False, "false": False}
+_VALUES = {
+    **dict.fromkeys(("auto",), "auto"),
+    **dict.fromkeys(("1", "true", "yes", "on"), True),
+    **dict.fromkeys(("0", "false", "no", "off"), False),
+}
+
+
+@functools.cache
+def numba_installed():
+    """Return whether numba can be imported (without importing it)."""
+    return importlib.util.find_spec("numba") is not None
 
 
 def _from_environment():
-    raw = os.environ.get("SKBACKPROP_KERNELS", "auto").strip().lower()
-    if raw not in _VALUES:
-        raise ValueError(
-            f"SKBACKPROP_KERNELS={raw!r} is not understood; use auto, 1 or 0."
+    """Return the default ``kernels`` setting, from ``SKBACKPROP_KERNELS``.
+
+    Never raises (``import skbackprop`` must work, if only to load a saved model):
+    a value it does not understand warns and gives ``"auto"``; an empty one is
+    unset.
+    """
+    raw = os.environ.get("SKBACKPROP_KERNELS", "")
+    value = _VALUES.get(raw.strip().lower() or "auto")
+    if value is None:
+        warnings.warn(
+            f"SKBACKPROP_KERNELS={raw!r} is not understood and is ignored (the "
+            "default, kernels='auto', applies). Use auto, 1 or 0 (also true/false, "
+            "yes/no, on/off).",
+            UserWarning,
+            stacklevel=2,
         )
-    return _VALUES[raw]
+        return "auto"
+    if value is True and not numba_installed():
+        warnings.warn(
+            "SKBACKPROP_KERNELS=1 asks for the compiled kernels, but numba is not "
+            "installed: pip install numba (skbackprop's fast extra), or set "
+            "SKBACKPROP_KERNELS=auto to train with numpy. Until then fits raise "
+            "ImportError.",
+            UserWarning,
+            stacklevel=2,
+        )
+    return value
 
 
-_CONFIG = {"kernels": _from_environment(), "blas_threads": "auto"}
+# As scikit-learn's configuration: defaults for every thread (from the
+# environment, at import), and each thread's own copy, made on its first use, that
+# set_config and config_context change. A new thread starts from the defaults.
+_global_config = {"kernels": _from_environment(), "blas_threads": "auto"}
+_threadlocal = threading.local()
+
+
+def _local_config():
+    """Return this thread's settings (a dict, first copied from the defaults)."""
+    config = getattr(_threadlocal, "config", None)
+    if config is None:
+        config = _threadlocal.config = dict(_global_config)
+    return config
+
 
 #: Under ``blas_threads="auto"``, batches whose largest matrix product has fewer
 #: multiply-adds than this train on one BLAS thread (about half a millisecond of
@@ -48,14 +101,14 @@ SMALL_PRODUCT = 1 << 22
 
 
 def get_config():
-    """Return skbackprop's current settings.
+    """Return skbackprop's current settings (this thread's).
 
     Returns
     -------
     config : dict
         ``{"kernels": "auto" | True | False, "blas_threads": "auto" | int | None}``.
     """
-    return dict(_CONFIG)
+    return dict(_local_config())
 
 
 _UNSET = object()
@@ -64,13 +117,20 @@ _UNSET = object()
 def set_config(kernels=None, blas_threads=_UNSET):
     """Set skbackprop's settings (a setting not given is left as it is).
 
+    As scikit-learn's ``set_config``, this changes the calling thread's settings
+    only; other threads keep theirs, and a new thread starts from the defaults.
+    scikit-learn's parallel tools (``cross_validate``, ``GridSearchCV`` and others
+    with ``n_jobs``) run their jobs with the settings of the thread that started
+    them.
+
     Parameters
     ----------
     kernels : {"auto", True, False}, default=None
-        Use the compiled (numba) kernels: ``"auto"`` where numba is installed,
-        ``True`` always (raises ImportError now if numba is missing), ``False``
-        never. Results agree either way (to rounding: one step to 1e-14).
-        None leaves the setting as it is.
+        Use the compiled (numba) kernels: ``"auto"`` where they pay off (see
+        :doc:`/performance`), ``True`` always (raises ImportError now if numba is
+        missing; a fit raises if they cannot be compiled), ``False`` never.
+        Results agree either way (to rounding: one step to 1e-14). None leaves the
+        setting as it is.
     blas_threads : "auto", int or None, optional
         BLAS threads while a numpy network trains in the main thread:
         ``"auto"`` one thread for small batches' products (see the module's
@@ -95,15 +155,16 @@ def set_config(kernels=None, blas_threads=_UNSET):
             "kernels=True needs numba: pip install numba (the fast extra; or use "
             "kernels='auto', which falls back to numpy without it)."
         )
+    config = _local_config()
     if kernels is not None:
-        _CONFIG["kernels"] = kernels
+        config["kernels"] = kernels
     if blas_threads is not _UNSET:
-        _CONFIG["blas_threads"] = blas_threads
+        config["blas_threads"] = blas_threads
 
 
 @contextlib.contextmanager
 def config_context(**settings):
-    """Change skbackprop's settings within a ``with`` block.
+    """Change skbackprop's settings within a ``with`` block (in this thread).
 
     Parameters
     ----------
@@ -119,37 +180,29 @@ def config_context(**settings):
     try:
         yield
     finally:
-        _CONFIG.update(old)
-
-
-@functools.cache
-def numba_installed():
-    """Return whether numba can be imported (without importing it)."""
-    return importlib.util.find_spec("numba") is not None
+        _local_config().update(old)
 
 
 def kernels_enabled():
-    """Return whether the compiled kernels are to be used now."""
-    setting = _CONFIG["kernels"]
+    """Return whether the compiled kernels may be used now (the setting allows it).
+
+    ``"auto"`` decides per fit whether they pay off (:mod:`skbackprop._kernel_loading`).
+    """
+    setting = _local_config()["kernels"]
     if setting == "auto":
         return numba_installed()
     return setting
 
 
 def kernel_module(name):
-    """Return kernel module ``skbackprop.<name>`` if kernels are on, else None.
+    """Return kernel module ``skbackprop.<name>`` where it is to be used, else None.
 
-    Imported on first use (importing numba takes about half a second), so a
-    process that never fits with kernels never imports numba.
+    Within a fit, what the fit decided at its start
+    (:func:`skbackprop._kernel_loading.plan_for_fit`); elsewhere (predicting, a
+    :class:`~skbackprop.network.Network` used directly) the module with
+    ``kernels=True`` (imported now), else None.
     """
-    if not kernels_enabled():
-        return None
-    module = importlib.import_module(f"skbackprop.{name}")
-    if module.AVAILABLE:
-        return module
-    if _CONFIG["kernels"] is True:
-        raise ImportError("kernels=True, but numba failed to import.")
-    return None
+    return _kernel_loading.module_for(name, _local_config()["kernels"])
 
 
 @functools.cache
@@ -177,7 +230,7 @@ def blas_threads_for(rows, layer_units):
         Sets BLAS's threads under the ``blas_threads`` setting; does nothing
         where the setting leaves BLAS alone, and outside the main thread.
     """
-    setting = _CONFIG["blas_threads"]
+    setting = _local_config()["blas_threads"]
     if threading.current_thread() is not threading.main_thread():
         # Fits in a threaded joblib or Dask backend: BLAS's thread count is one
         # setting of the process, and OpenBLAS ignores a change made from one
@@ -191,3 +244,6 @@ def blas_threads_for(rows, layer_units):
     if setting is None:
         return contextlib.nullcontext()
     return _blas_controller().limit(limits=setting, user_api="blas")
+
+
+_carry_config_to_joblib_workers(get_config, config_context)

@@ -204,9 +204,9 @@ def kernels_line():
 
     if kernels_enabled():
         return (
-            "Compiled kernels: on (numba). The first fit after installing compiles "
-            "them (about 10-30 s, once per dtype); later runs load them from numba's "
-            "cache in under a second."
+            "Compiled kernels: on (numba) for fits long enough to repay them: "
+            "compiling takes about 20 s per dtype, once (skbackprop.compile_kernels() "
+            "does it ahead of time); later runs load them from numba's cache."
         )
     return (
         "Compiled kernels: off (numpy only; pip install numba adds them)."

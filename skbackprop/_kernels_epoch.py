@@ -39,6 +39,7 @@ import time
 
 import numpy as np
 
+from . import _numba
 from . import activations as _act
 from . import losses as _losses
 from ._kernels_epoch_jit import (
@@ -268,10 +269,42 @@ def run_epoch(
         If numba is not installed.
     """
     if not AVAILABLE:
+        reason = _numba.REASON or "numba is not available"
         raise ImportError(
-            "The compiled training epoch needs numba: pip install "
-            "numba (the fast extra); without it skbackprop trains with numpy."
+            f"The compiled training epoch cannot run ({reason}). Install numba (pip "
+            "install numba, the fast extra); without it skbackprop trains with numpy."
         )
+    args, t, t_box = _epoch_arguments(
+        X, Y, sw, order, batch_size, params, offsets, layer_units,
+        activation_codes, activation_alphas, loss_code, alpha_l2, optimizer,
+        state, settings, sw_host, grad,
+    )  # fmt: skip
+    n, sq_norms = args[0][0].shape[0], args[6]
+    rows, n_batches = min(int(batch_size), n), sq_norms.shape[0]
+    target = CHUNK_SECONDS if chunk_seconds is None else float(chunk_seconds)
+    cap = max(1, int(_MAX_CHUNK_WORK // (rows * params.shape[0])))
+    total, batch, size = 0.0, 0, max(1, cap // 4) if target > 0 else 1
+    while batch < n_batches:
+        stop = min(n_batches, batch + size)
+        began = time.perf_counter()
+        total, t = _epoch(*args, (batch, stop, total, t))
+        if t_box is not None:
+            t_box[0] = t  # m, v and t stay consistent between calls
+        size = _next_chunk(size, time.perf_counter() - began, target, cap)
+        batch = stop
+    return float(total) / n, sq_norms
+
+
+def _epoch_arguments(
+    X, Y, sw, order, batch_size, params, offsets, layer_units, activation_codes,
+    activation_alphas, loss_code, alpha_l2, optimizer, state, settings, sw_host,
+    grad,
+):  # fmt: skip
+    """Check :func:`run_epoch`'s arguments.
+
+    Returns ``_epoch``'s arguments but the chunk, Adam's step count and its box
+    (None for SGD).
+    """
     dtype = params.dtype
     if dtype not in (np.float32, np.float64):
         raise ValueError("params must be float32 or float64.")
@@ -312,21 +345,7 @@ def run_epoch(
     data = (X, Y, w, nonzero, has_w)
     order = _readonly(order, np.int64)
     bufs = _scratch(units, min(batch_size, n), dtype)
-    target = CHUNK_SECONDS if chunk_seconds is None else float(chunk_seconds)
-    cap = max(1, int(_MAX_CHUNK_WORK // (min(batch_size, n) * params.shape[0])))
-    total, batch, size = 0.0, 0, max(1, cap // 4) if target > 0 else 1
-    while batch < n_batches:
-        stop = min(n_batches, batch + size)
-        began = time.perf_counter()
-        run = (batch, stop, total, t)
-        total, t = _epoch(
-            data, order, batch_size, net, loss_spec, opt, sq_norms, bufs, run
-        )
-        if adam:
-            t_box[0] = t  # m, v and t stay consistent between calls
-        size = _next_chunk(size, time.perf_counter() - began, target, cap)
-        batch = stop
-    return float(total) / n, sq_norms
+    return (data, order, batch_size, net, loss_spec, opt, sq_norms, bufs), t, t_box
 
 
 def _scratch(units, rows, dtype):
@@ -364,3 +383,31 @@ def _next_chunk(size, elapsed, target, cap):
     """
     grow = 4.0 if elapsed <= 0 else min(4.0, target / elapsed)
     return max(1, min(int(size * grow), cap))
+
+
+def _warm_up_calls(dtype):
+    """Return the compiled calls a fit in ``dtype`` makes, on a tiny problem.
+
+    Calling each ``dispatcher(*args)`` compiles (or loads from numba's cache) what
+    a fit needs, and :func:`skbackprop._numba.cache_holds` asks the cache about
+    them; the arguments come from :func:`_epoch_arguments`, as a fit's do.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        float32 or float64.
+
+    Returns
+    -------
+    calls : list of (dispatcher, tuple)
+    """
+    dtype = np.dtype(dtype)
+    X = np.zeros((2, 1), dtype)
+    params = np.zeros(4, dtype)
+    state = (np.zeros(4, dtype), np.zeros(4, dtype), np.zeros(1, np.int64))
+    args, t, _ = _epoch_arguments(
+        X, X, None, np.arange(2), 1, params, [0, 1, 2, 3, 4], [1, 1, 1],
+        [RELU], [0.0], SQUARED_ERROR, 0.0, "adam", state, (1e-3, 0.9, 0.999, 1e-8),
+        None, None,
+    )  # fmt: skip
+    return [(_epoch, (*args, (0, args[6].shape[0], 0.0, t)))]

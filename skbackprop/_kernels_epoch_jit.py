@@ -12,14 +12,8 @@ import math
 import numpy as np
 
 from . import activations as _act
-
-try:
-    import numba
-except ImportError:  # pragma: no cover - numba is in the test extra
-    numba = None
-
-#: Whether numba is installed (the compiled epoch can run).
-AVAILABLE = numba is not None
+from ._numba import AVAILABLE as AVAILABLE  # re-exported: numba can compile
+from ._numba import njit as _jit
 
 # Hidden activations θ.
 IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, GELU = range(8)
@@ -37,10 +31,8 @@ def _njit(func=None, inline="never"):
     # ZeroDivisionError (which would also keep loops from vectorizing).
     if func is None:
         return lambda f: _njit(f, inline)
-    if not AVAILABLE:
-        return func
-    options = dict(cache=True, fastmath=False, error_model="numpy", inline=inline)
-    return numba.njit(**options)(func)
+    # cache=True where numba can cache (skbackprop._numba compiles in memory if not)
+    return _jit(func, cache=True, fastmath=False, error_model="numpy", inline=inline)
 
 
 # ----------------------------------------------------------- elementwise pieces

@@ -31,18 +31,8 @@ import math
 
 import numpy as np
 
+from ._numba import AVAILABLE, njit
 from .activations import Identity, Logistic, ReLU, Tanh
-
-try:
-    from numba import njit
-except ImportError:  # pragma: no cover - numba is optional
-    AVAILABLE = False
-
-    def njit(**options):  # noqa: D103 - the kernels stay plain, never-called Python
-        return lambda function: function
-
-else:
-    AVAILABLE = True
 
 __all__ = [
     "AVAILABLE",
@@ -353,3 +343,33 @@ def mul_derivative(g, s, o, code):
     if o.shape != g.shape:
         raise ValueError("mul_derivative needs g and o of the same shape")
     _mul_derivative_kernel(g, o, code)
+
+
+def _warm_up_calls(dtype):
+    """Return the compiled calls a fit in ``dtype`` makes, on tiny arrays.
+
+    Calling each ``dispatcher(*args)`` compiles (or loads from numba's cache) what
+    a fit needs, and :func:`skbackprop._numba.cache_holds` asks the cache about
+    them. The arguments are built as the public functions above build theirs (a
+    fit's updates fold the L2 term and the norms in).
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        float32 or float64.
+
+    Returns
+    -------
+    calls : list of (dispatcher, tuple)
+    """
+    t = np.dtype(dtype).type
+    params, grad, m, v = (np.zeros(3, t) for _ in range(4))
+    l2 = _l2_args(params, 0.5, np.array([0, 2]), np.zeros(1, t))
+    adam = (t(0.9), t(0.1), t(0.999), t(0.001), t(-0.001), t(1e-8))
+    s, g = np.zeros((1, 2), t), np.zeros((1, 2), t)
+    return [
+        (_adam_kernel, (params, grad, m, v, *adam, *l2)),
+        (_sgd_kernel, (params, grad, m, t(0.1), t(0.9), True, *l2)),
+        (_bias_forward_kernel, (s, params[:2], RELU)),
+        (_mul_derivative_kernel, (g, s, RELU)),
+    ]

@@ -38,6 +38,30 @@ _BEYOND_RECOVERY = 1e10
 _COMPILED_MAX_BATCH = 64
 
 
+def compiled_epoch_wins(batch_size, net, solver):
+    """Return whether an epoch runs in one compiled call (the dispatch rule).
+
+    Where the kernels are on, and the network is one the epoch kernel trains;
+    otherwise the epoch runs batch by batch in numpy (with the fused kernels).
+    The start of each fit reads this too, to know which kernels to load
+    (:func:`skbackprop._kernel_loading.plan_for_fit`).
+
+    Parameters
+    ----------
+    batch_size : int
+        Rows per batch.
+    net : Network
+        The numpy network to train (its ``layer_units``, ``dtype``, activations).
+    solver : {"sgd", "adam"}
+        The update rule.
+
+    Returns
+    -------
+    wins : bool
+    """
+    return batch_size <= _COMPILED_MAX_BATCH
+
+
 class TrainingMixin:
     """Training loops shared by the estimators (see :class:`BaseBackprop`)."""
 
@@ -470,7 +494,8 @@ class TrainingMixin:
         BLAS-bound and stay with the generic path (with its fused passes).
         """
         X, Y, sw, sw_host = train
-        if batch_size > _COMPILED_MAX_BATCH or type(X) is not np.ndarray:
+        wins = compiled_epoch_wins(batch_size, net, self.solver)
+        if not wins or type(X) is not np.ndarray:
             return None
         kernels = _config.kernel_module("_kernels_epoch")
         codes = None if kernels is None else kernels.network_codes(net)

@@ -37,13 +37,15 @@ def test_settings_round_trip_and_validation():
 
 
 def test_environment_variable_sets_the_default(monkeypatch):
-    monkeypatch.setenv("SKBACKPROP_KERNELS", "0")
-    assert _config._from_environment() is False
-    monkeypatch.setenv("SKBACKPROP_KERNELS", "1")
-    assert _config._from_environment() is True
+    for raw, value in [("0", False), (" Off", False), ("1", True), ("yes", True),
+                       ("on", True), ("auto", "auto"), ("", "auto")]:  # fmt: skip
+        monkeypatch.setenv("SKBACKPROP_KERNELS", raw)
+        assert _config._from_environment() == value and (
+            type(_config._from_environment()) is type(value)
+        )
     monkeypatch.setenv("SKBACKPROP_KERNELS", "maybe")
-    with pytest.raises(ValueError, match="auto, 1 or 0"):
-        _config._from_environment()
+    with pytest.warns(UserWarning, match="'maybe' is not understood.*auto, 1 or 0"):
+        assert _config._from_environment() == "auto"
 
 
 def test_kernels_true_needs_numba(monkeypatch):
