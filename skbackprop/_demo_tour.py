@@ -295,7 +295,8 @@ def custom_activation(X_train, y_train, X_test, y_test, best, *, seed, file):
         compare = "lower than"
     print(
         f"   - Your own activation: Swish, s·σ(s), a subclass of Activation with "
-        f"forward() and derivative(). In the best configuration's layers {sizes}: "
+        f"forward() and derivative() (class Swish in {__name__.replace('.', '/')}"
+        f".py). In the best configuration's layers {sizes}: "
         f"test accuracy {test:.4f}, {compare} {act}'s {best['test']:.4f}. "
         f"skbackprop.check_gradient on a (4,) Swish network: backpropagation's "
         f"gradient matches central finite differences to {error:.1e} (largest "
