@@ -250,16 +250,16 @@ def _against_baseline(result, baseline):
     gap = best - baseline["cv"]
     noise = max(std, baseline["std"])
     if gap > noise:
-        verdict = "better, by more than the folds' spread"
+        verdict = "more than the folds' spread: the MLP is better here"
     elif gap < -noise:
-        verdict = "worse, by more than the folds' spread"
+        verdict = "more than the folds' spread: the linear model is better here"
     else:
-        verdict = "no clear difference: it is within the folds' spread"
+        verdict = "within the folds' spread: no clear difference"
     return (
         f"   Linear baseline on the same folds: StandardScaler + "
         f"{baseline['name']}, CV accuracy {baseline['cv']:.4f} ± "
         f"{baseline['std']:.4f}, test {baseline['test']:.4f}. The best MLP, "
-        f"{best:.4f} ± {std:.4f}, differs from it by {gap:+.4f} in CV: "
+        f"{best:.4f} ± {std:.4f}, differs from it by {gap:+.4f} in CV, "
         f"{verdict}."
     )
 

@@ -91,9 +91,9 @@ def test_tour_compares_like_for_like(tour):
 @pytest.mark.parametrize(
     "best, std, verdict",
     [
-        (0.95, 0.01, "better, by more than the folds' spread"),
-        (0.85, 0.01, "worse, by more than the folds' spread"),
-        (0.905, 0.01, "no clear difference: it is within the folds' spread"),
+        (0.95, 0.01, "more than the folds' spread: the MLP is better here"),
+        (0.85, 0.01, "more than the folds' spread: the linear model is better here"),
+        (0.905, 0.01, "within the folds' spread: no clear difference"),
     ],
 )
 def test_tour_baseline_verdict_follows_the_numbers(best, std, verdict):
@@ -108,7 +108,7 @@ def test_tour_baseline_verdict_follows_the_numbers(best, std, verdict):
     }
     baseline = dict(name="LogisticRegression", cv=0.9, std=0.02, test=0.9)
     line = _demo_tour._against_baseline(result, baseline)
-    assert line.endswith(f"differs from it by {best - 0.9:+.4f} in CV: {verdict}.")
+    assert line.endswith(f"differs from it by {best - 0.9:+.4f} in CV, {verdict}.")
 
 
 @pytest.mark.slow
