@@ -715,6 +715,7 @@ def _scale_hints(fit, X, y, **params):
     return [str(w.message) for w in caught if "unit scale" in str(w.message)]
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @pytest.mark.parametrize(
     "shift, scale, says",
     [
