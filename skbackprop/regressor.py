@@ -9,8 +9,44 @@ from sklearn.utils.validation import column_or_1d
 from . import _docs, _xp
 from ._base import BaseBackprop
 from ._compat import _fit_context
-from ._utils import _atomic, _available_if, _validate_with_hints
-from .losses import LOSSES, Loss, get_loss
+from ._utils import _atomic, _available_if, _validate_with_hints, _warn
+from .losses import LOSSES, Loss, SquaredError, get_loss
+
+# A squared-error target whose scale (largest of its standard deviation and mean
+# absolute value, per output) lies outside these bounds gets a hint to scale it.
+TARGET_SCALE_BOUNDS = (1e-2, 1e2)
+
+
+def _check_target_scale(y, loss):
+    """Warn when a squared-error target is far from unit scale, and say what to do.
+
+    The network starts with outputs near 0 and unit-scale weights, and each step
+    moves them by about ``learning_rate_init``; ``tol`` compares losses in the
+    target's units squared. A target of scale 1e5 (house prices) is then
+    approached far too slowly (R² below 0 after ``max_iter`` epochs), one of
+    scale 1e-3 stops at once (every improvement is below ``tol``).
+    scikit-learn's MLP behaves the same, silently.
+    """
+    if not isinstance(loss, SquaredError) or y.shape[0] < 2:
+        return
+    xp = _xp.namespace(y)
+    std = float(xp.max(xp.std(y, axis=0)))
+    mean_abs = float(xp.max(xp.mean(xp.abs(y), axis=0)))
+    scale = max(std, mean_abs)
+    low, high = TARGET_SCALE_BOUNDS
+    if low <= scale <= high or scale == 0:
+        return
+    _warn(
+        f"The target is far from unit scale (standard deviation {std:.3g}, mean "
+        f"absolute value {mean_abs:.3g}): with the squared error the network "
+        f"{'fits it very slowly' if scale > high else 'stops before fitting it'}"
+        f" (its outputs start near 0 and move by about learning_rate_init per "
+        f"step; tol compares losses in the target's units). Standardise the "
+        f"target: sklearn.compose.TransformedTargetRegressor(regressor=..., "
+        f"transformer=sklearn.preprocessing.StandardScaler()) fits on the scaled "
+        f"target and predicts in the original units.",
+        UserWarning,
+    )
 
 
 class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
@@ -159,6 +195,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
                 "BackpropClassifier for class labels."
             )
         loss.check_targets(y)
+        if reset:  # a fresh fit, or the first partial_fit
+            _check_target_scale(y, loss)
         return X, y
 
     def _make_loss(self):

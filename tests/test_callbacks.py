@@ -242,6 +242,7 @@ def test_pickle_during_fit_drops_the_live_bar(data, monkeypatch, tqdm_installed)
     assert loaded.n_iter_ == 1
 
 
+@pytest.mark.slow
 def test_check_estimator_with_callbacks():
     # One estimator is enough: the callbacks are parameters like any other, and
     # tests/test_common.py runs the checks over every configuration. The regressor

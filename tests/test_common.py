@@ -18,7 +18,11 @@ from skbackprop import (
 # The checks fit on purpose with max_iter=100 (to stay fast) on data sets that
 # need more: "Maximum iterations reached" and lbfgs's "failed to converge" are
 # expected here (about 590 of them). No other warning is filtered.
-pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+pytestmark = [
+    pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning"),
+    # About 1,100 checks: minutes on two cores (-m "not slow" leaves them out).
+    pytest.mark.slow,
+]
 
 # Small networks and few epochs keep the checks fast; each solver, non-default and
 # per-layer activations, class weights and early stopping are covered.

@@ -25,6 +25,9 @@ from sklearn.preprocessing import StandardScaler
 from skbackprop import BackpropClassifier
 from skbackprop.activations import LeakyReLU
 
+# Local Dask clusters of worker processes (-m "not slow" leaves them out).
+pytestmark = pytest.mark.slow
+
 CHUNK = 100
 EPOCHS = 3
 

@@ -1,10 +1,16 @@
-"""The demo, ``python -m skbackprop``, run in-process with ``--quick``."""
+"""The demos, ``python -m skbackprop`` (the tour) and ``--classic``, in-process.
+
+The tour runs with ``--quick`` (2 configurations instead of 4), the classic demo
+with ``--classic --quick``.
+"""
 
 import io
 import pickle
 import re
 import struct
 import sys
+import types
+import warnings
 
 import numpy as np
 import pytest
@@ -16,15 +22,189 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import __main__ as demo
-from skbackprop import _demo
+from skbackprop import _demo, _demo_tour
 
 LOAD = r"load average \d+\.\d\d, \d+\.\d\d, \d+\.\d\d \(1, 5, 15 min\)"
 MACHINE = rf"Machine: \d+ CPUs?( usable of \d+)?, {LOAD}; BLAS: .+ with 1 thread\b"
 
 
-def test_quick_digits_prints_both_tables(capsys):
+@pytest.fixture(scope="module")
+def tour(tmp_path_factory):
+    """The quick tour, run once: its results, output and warnings."""
+    out = tmp_path_factory.mktemp("tour")
+    text = io.StringIO()
     blas_before = _demo.blas_pools()
-    assert demo.main(["--quick"]) == 0
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        results = _demo_tour.run(quick=True, out=str(out), file=text)
+    # The BLAS threads are limited during the tour only (the tour may load a
+    # further BLAS, e.g. with onnxruntime: the ones loaded before are restored).
+    assert set(blas_before) <= set(_demo.blas_pools())
+    return results, text.getvalue(), caught, out
+
+
+@pytest.mark.slow
+def test_tour_emits_no_warnings(tour):
+    _, _, caught, _ = tour
+    assert [str(w.message) for w in caught] == []
+
+
+@pytest.mark.slow
+def test_tour_compares_like_for_like(tour):
+    results, out, _, _ = tour
+    lfl = results["like_for_like"]
+    ours, theirs = lfl["skbackprop"]["search"], lfl["sklearn"]["search"]
+    # The same configurations, the same folds (one list, passed to both) and
+    # the same settings for both libraries.
+    assert ours.cv_results_["params"] == theirs.cv_results_["params"]
+    assert len(ours.cv_results_["params"]) == 2
+    assert ours.cv is theirs.cv is lfl["folds"] and len(lfl["folds"]) == 3
+    ours_net, theirs_net = ours.estimator[-1], theirs.estimator[-1]
+    shared = dict(_demo_tour.SHARED, random_state=0)
+    assert {k: ours_net.get_params()[k] for k in shared} == shared
+    assert {k: theirs_net.get_params()[k] for k in shared} == shared
+
+    lines = out.splitlines()
+    assert lines[0].startswith("skbackprop ") and "nothing is downloaded" in lines[0]
+    assert "the same 2 configurations, the same 3 CV folds" in out
+    rows = [line.split() for line in lines if re.match(r"   (relu|tanh) ", line)]
+    assert [r[:2] for r in rows] == [["relu", "(32,)"], ["tanh", "(32,)"]]
+    for row, r in zip(rows, lfl["rows"], strict=True):
+        # activation, layers, ours ± std, theirs ± std, epochs / epochs
+        assert row[2] == f"{r['ours']:.4f}" and row[5] == f"{r['theirs']:.4f}"
+        assert row[8] == f"{r['ours_epochs']:.1f}"
+        assert row[10] == f"{r['theirs_epochs']:.1f}"
+    # With the same initial weights and batches the two libraries train alike:
+    # the sentence says so only when the numbers agree exactly.
+    same = all(
+        r["ours"] == r["theirs"] and r["ours_epochs"] == r["theirs_epochs"]
+        for r in lfl["rows"]
+    )
+    assert same == ("The same scores and epochs in all 2 configurations" in out)
+    if not same:
+        assert "The CV scores differ by at most " in out
+    baseline = next(line for line in lines if "Linear baseline" in line)
+    b = lfl["baseline"]
+    assert f"CV accuracy {b['cv']:.4f} ± {b['std']:.4f}" in baseline
+
+
+@pytest.mark.parametrize(
+    "best, std, verdict",
+    [
+        (0.95, 0.01, "more than the folds' spread: the MLP is better here"),
+        (0.85, 0.01, "more than the folds' spread: the linear model is better here"),
+        (0.905, 0.01, "within the folds' spread: no clear difference"),
+    ],
+)
+def test_tour_baseline_verdict_follows_the_numbers(best, std, verdict):
+    search = types.SimpleNamespace(
+        best_score_=best,
+        best_index_=0,
+        cv_results_={"std_test_accuracy": [std]},
+    )
+    result = {
+        "skbackprop": {"search": search},
+        "sklearn": {"search": search},
+    }
+    baseline = dict(name="LogisticRegression", cv=0.9, std=0.02, test=0.9)
+    line = _demo_tour._against_baseline(result, baseline)
+    assert line.endswith(f"differs from it by {best - 0.9:+.4f} in CV, {verdict}.")
+
+
+@pytest.mark.slow
+def test_tour_shows_what_sklearn_cannot(tour):
+    results, out, _, folder = tour
+    act = results["custom_activation"]
+    assert 0 < act["gradient_error"] < 1e-5
+    assert f"test accuracy {act['test']:.4f}" in out
+    weights = results["class_weight"]
+    assert weights["kept"] == 7 and weights["of"] == 135
+    change = (
+        "raises"
+        if weights["balanced"]["recall"] > weights[None]["recall"]
+        else ("does not raise")
+    )
+    assert f"it {change} the test recall of the 9s" in out
+    interval = results["quantile"]
+    assert f"It covers {interval['coverage']:.0%} of the 111 test patients" in out
+    assert results["png"] == str(folder / "displays.png")
+    width, height = _png_size(results["png"])
+    assert width > 2 * height > 300
+    exported = results["onnx"]
+    assert exported["same_labels"] == 1.0 and exported["max_proba_diff"] < 1e-4
+    assert (folder / "digits.onnx").stat().st_size > 1000
+    # The machine, in one line, last.
+    lines = out.splitlines()
+    assert [line for line in lines if "load average" in line] == [lines[-1]]
+    assert re.match(r"Machine: \d+ CPUs?", lines[-1])
+    assert re.search(r"Total \d+\.\d s\.$", lines[-1])
+
+
+@pytest.mark.slow
+def test_tour_skips_the_optional_parts_in_one_line(tour, monkeypatch, tmp_path):
+    results, _, _, _ = tour
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)
+    text = io.StringIO()
+    model = results["custom_activation"]["model"]
+    assert _demo_tour.displays(model, str(tmp_path), file=text) is None
+    X = np.zeros((2, 64))
+    assert _demo_tour.onnx_export(model, X, str(tmp_path), file=text) is None
+    lines = text.getvalue().splitlines()
+    assert lines == [
+        "   - Displays: skipped, matplotlib is not installed (pip install matplotlib).",
+        "   - ONNX export: skipped, it needs skl2onnx and onnxruntime (pip install "
+        "skl2onnx onnxruntime).",
+    ]
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_main_runs_the_tour_with_its_options(monkeypatch):
+    calls = []
+    monkeypatch.setattr(_demo_tour, "run", lambda **kwargs: calls.append(kwargs))
+    assert demo.main([]) == 0
+    argv = ["--quick", "--seed", "3", "--out", "x", "--blas-threads", "0"]
+    assert demo.main(argv) == 0
+    assert calls == [
+        dict(quick=False, seed=0, out=None, blas_threads=1),
+        dict(quick=True, seed=3, out="x", blas_threads=0),
+    ]
+
+
+@pytest.mark.parametrize("option", ["--dataset", "--plot", "--n-jobs"])
+def test_classic_options_without_classic_say_where_they_went(option, capsys):
+    with pytest.raises(SystemExit) as exc:
+        demo.main([option, "x"])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{option} is an option of the classic demo: python -m skbackprop " in err
+
+
+def test_tour_help_names_every_part(capsys):
+    with pytest.raises(SystemExit) as exc:
+        demo.main(["--help"])
+    assert exc.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for text in (
+        "--out",
+        "--seed",
+        "--quick",
+        "--blas-threads",
+        "--classic",
+        "bench",
+        "same CV folds",
+        "class_weight",
+        "ONNX",
+        "matplotlib",
+    ):
+        assert text in out
+
+
+@pytest.mark.slow
+def test_classic_quick_digits_prints_both_tables(capsys):
+    blas_before = _demo.blas_pools()
+    assert demo.main(["--classic", "--quick"]) == 0
     # The BLAS threads are limited during the demo only.
     assert _demo.blas_pools() == blas_before
     out = capsys.readouterr().out
@@ -247,9 +427,13 @@ def _png_size(path):
     return struct.unpack(">II", head[16:24])
 
 
-def test_quick_diabetes_with_plot_writes_a_png(tmp_path, capsys):
+@pytest.mark.slow
+def test_classic_quick_diabetes_with_plot_writes_a_png(tmp_path, capsys):
     png = tmp_path / "demo.png"
-    assert demo.main(["--quick", "--dataset", "diabetes", "--plot", str(png)]) == 0
+    assert (
+        demo.main(["--classic", "--quick", "--dataset", "diabetes", "--plot", str(png)])
+        == 0
+    )
     out = capsys.readouterr().out
     assert out.startswith("diabetes: 442 samples, 10 features, regression")
     assert "skbackprop BackpropRegressor" in out and "MLPRegressor" in out
@@ -270,9 +454,9 @@ def test_quick_diabetes_with_plot_writes_a_png(tmp_path, capsys):
     assert width > 2 * height > 500  # two displays side by side
 
 
-def test_help_explains_every_option(capsys):
+def test_classic_help_explains_every_option(capsys):
     with pytest.raises(SystemExit) as exc:
-        demo.main(["--help"])
+        demo.main(["--classic", "--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
     for option in (
@@ -285,16 +469,16 @@ def test_help_explains_every_option(capsys):
         "bench",
     ):
         assert option in out
-    assert 'pip install matplotlib' in " ".join(out.split())
+    assert "pip install matplotlib" in " ".join(out.split())
 
 
 def test_plot_without_matplotlib_fails_before_fitting(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(SystemExit) as exc:
-        demo.main(["--quick", "--plot", str(tmp_path / "x.png")])
+        demo.main(["--classic", "--quick", "--plot", str(tmp_path / "x.png")])
     assert exc.value.code == 2
     captured = capsys.readouterr()
-    assert 'pip install matplotlib' in captured.err
+    assert "pip install matplotlib" in captured.err
     assert captured.out == ""
 
 
@@ -312,9 +496,10 @@ def test_bench_without_a_checkout_says_where_it_lives(monkeypatch, tmp_path, cap
     assert "benchmarks/bench_vs_sklearn.py" in capsys.readouterr().err
 
 
-def test_negative_blas_threads_is_refused_before_fitting(capsys):
+@pytest.mark.parametrize("classic", [[], ["--classic"]])
+def test_negative_blas_threads_is_refused_before_fitting(capsys, classic):
     with pytest.raises(SystemExit) as exc:
-        demo.main(["--quick", "--blas-threads", "-1"])
+        demo.main([*classic, "--quick", "--blas-threads", "-1"])
     assert exc.value.code == 2
     captured = capsys.readouterr()
     assert "--blas-threads must be 0 (the BLAS's own setting) or a positive" in (

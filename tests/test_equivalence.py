@@ -381,6 +381,7 @@ LBFGS_CASES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("task", "activation", "alpha"), LBFGS_CASES)
 def test_lbfgs_reaches_sklearn_loss(task, activation, alpha):
     """L-BFGS from the same init reaches sklearn's final loss within 1e-6 relative."""

@@ -705,3 +705,67 @@ def test_integer_sample_weight_equals_repeated_rows(kind, solver, early_stopping
         repeated = _quiet(cls(**params).fit, X.repeat(sw, axis=0), y.repeat(sw))
     _assert_same_params(weighted, repeated, rtol=1e-9)
     np.testing.assert_allclose(weighted.predict(X), repeated.predict(X), rtol=1e-9)
+
+
+def _scale_hints(fit, X, y, **params):
+    """The target-scale hints that ``fit`` of a small regressor gives."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        getattr(BackpropRegressor(**SMALL, **params), fit)(X, y)
+    return [str(w.message) for w in caught if "unit scale" in str(w.message)]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "shift, scale, says",
+    [
+        (2e5, 8e4, "fits it very slowly"),  # house prices
+        (1e3, 1.0, "fits it very slowly"),  # a large offset alone
+        (0.0, 1e-3, "stops before fitting it"),
+    ],
+)
+def test_regressor_hints_at_scaling_a_target_far_from_unit_scale(shift, scale, says):
+    X, y = _regression(n=60)
+    target = shift + scale * y
+    reg = BackpropRegressor(**SMALL)
+    with pytest.warns(UserWarning, match="far from unit scale") as record:
+        reg.fit(X, target)
+    message = next(str(w.message) for w in record if "unit scale" in str(w.message))
+    assert says in message
+    assert f"standard deviation {np.std(target):.3g}" in message
+    assert (
+        "TransformedTargetRegressor(regressor=..., "
+        "transformer=sklearn.preprocessing.StandardScaler())" in message
+    )
+    # Once per training run: a later partial_fit continues without the hint.
+    inc = BackpropRegressor(**SMALL)
+    with pytest.warns(UserWarning, match="far from unit scale"):
+        inc.partial_fit(X, target)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        inc.partial_fit(X, target)
+    assert not [w for w in caught if "unit scale" in str(w.message)]
+
+
+def test_regressor_target_scale_hint_only_where_it_helps():
+    X, y = _regression(n=60)
+    # Unit-scale targets, a constant target, and losses other than the squared
+    # error (Poisson's log link, Huber's and the quantile's own scale) get none.
+    assert _scale_hints("fit", X, 50 * y) == []
+    assert _scale_hints("fit", X, 0.02 * y) == []
+    assert _scale_hints("fit", X, 0 * y) == []
+    assert _scale_hints("partial_fit", X, 50 * y) == []
+    counts = 1e3 * np.round(np.exp(3 + y))
+    assert _scale_hints("fit", X, counts, loss="poisson") == []
+    assert _scale_hints("fit", X, 1e4 * y, loss="huber") == []
+    # The fix it suggests silences it: the regressor sees a standardised target.
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    wrapped = TransformedTargetRegressor(
+        regressor=BackpropRegressor(**SMALL), transformer=StandardScaler()
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        wrapped.fit(X, 2e5 + 8e4 * y)
+    assert not [w for w in caught if "unit scale" in str(w.message)]

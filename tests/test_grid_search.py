@@ -86,6 +86,7 @@ def test_grid_search_over_activation_objects():
     _assert_candidate_scores_reproduce(search, X, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "activation, param, values",
     [

@@ -383,6 +383,7 @@ def test_missing_skl2onnx_says_how_to_install(monkeypatch):
         importlib.import_module("skbackprop.onnx")
 
 
+@pytest.mark.slow
 def test_importing_skbackprop_does_not_import_onnx():
     code = (
         "import sys, skbackprop; "

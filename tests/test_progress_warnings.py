@@ -32,6 +32,7 @@ def _screen(text):
     return lines
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("tqdm_installed", [True, False])
 def test_convergence_warning_prints_above_the_bar_not_into_it(tqdm_installed):
     # A fresh interpreter, so that the warning is shown the way Python shows it

@@ -10,6 +10,7 @@ import pickle
 import warnings
 
 import numpy as np
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,9 @@ from skbackprop import (
 from skbackprop.activations import ACTIVATIONS
 
 FAST = settings(max_examples=25, deadline=None, database=None)
+
+# Dozens of fits per property (-m "not slow" leaves them out).
+pytestmark = pytest.mark.slow
 
 ACTIVATION_NAMES = sorted(set(ACTIVATIONS) - {"sigmoid"})  # "sigmoid" = "logistic"
 ACTIVATION_OBJECTS = [LeakyReLU(alpha=0.3), ELU(alpha=0.5), PReLU(init=0.1)]

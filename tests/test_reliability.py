@@ -678,6 +678,7 @@ def test_extreme_inputs_at_predict_time(activation, loss):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("loss", LOSSES)
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)
 def test_fitting_on_extreme_inputs_works_or_fails_clearly(activation, loss):

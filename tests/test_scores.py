@@ -54,6 +54,7 @@ def _fit_both(name, seed, X_train, y_train):
     return ours, theirs
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_mean_score_within_noise_of_sklearn(name):
     """Mean held-out score over three seeds is within seed noise of sklearn's."""
@@ -69,6 +70,7 @@ def test_mean_score_within_noise_of_sklearn(name):
     assert np.mean(ours_scores) > (0.9 if CASES[name][1] is BackpropClassifier else 0.2)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(CASES))
 def test_predictions_equal_sklearn_for_one_seed(name):
     """For one seed, held-out predictions equal sklearn's (identical trajectories)."""

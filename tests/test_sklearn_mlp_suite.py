@@ -25,6 +25,11 @@ import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import pytest
+
+# scikit-learn's 59 MLP tests in a pytest subprocess (-m "not slow" leaves it out).
+pytestmark = pytest.mark.slow
+
 ALLOWED_FAILURES = {
     "test_fit",
     "test_gradient",

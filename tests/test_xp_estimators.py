@@ -11,6 +11,8 @@ This module needs array-API dispatch, which scikit-learn allows only with SciPy 
 refusal).
 """
 
+import importlib
+import importlib.util
 import pickle
 import warnings
 
@@ -32,17 +34,18 @@ from skbackprop import (
 )
 from skbackprop.losses import Loss, reduce_loss
 
-try:
-    import torch
-except ImportError:  # torch is optional: array-api-strict always runs
-    torch = None
-
-NAMESPACES = ["array_api_strict"] + (["torch"] if torch is not None else [])
+# torch is optional: array-api-strict always runs. Its cases are marked slow:
+# importing torch alone takes seconds, so the quick subset (-m "not slow") runs
+# array-api-strict only and never imports it.
+HAS_TORCH = importlib.util.find_spec("torch") is not None
+NAMESPACES = ["array_api_strict"] + (
+    [pytest.param("torch", marks=pytest.mark.slow)] if HAS_TORCH else []
+)
 RTOL = 1e-10
 
 
 def _module(name):
-    return xps if name == "array_api_strict" else torch
+    return xps if name == "array_api_strict" else importlib.import_module("torch")
 
 
 def _to(name, a):
@@ -162,6 +165,7 @@ def test_weights_early_stopping_and_class_weight_equal_numpys(namespace):
     assert est.best_validation_score_ == pytest.approx(ref.best_validation_score_)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["multiclass", "two-output regression"])
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_lbfgs_runs_on_the_host_and_equals_numpys(namespace, case):
@@ -333,6 +337,7 @@ def test_divergence_after_finite_epochs_keeps_the_same_weights_as_numpy(namespac
         assert _xp.all_finite(est.predict(_to(namespace, X_reg * 1e3)))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("namespace", NAMESPACES)
 def test_check_gradient_in_the_namespace(namespace, dispatch):
     est = BackpropClassifier((5,), activation="tanh", random_state=0, alpha=0.1)

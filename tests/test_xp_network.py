@@ -174,6 +174,7 @@ def test_array_api_tag_follows_what_scikit_learn_allows():
         assert get_tags(cls()).array_api_support is dispatch_supported()
 
 
+@pytest.mark.slow
 def test_without_scipy_array_api_fits_work_and_the_tag_is_off():
     """SCIPY_ARRAY_API unset: scikit-learn refuses dispatch (RuntimeError), so
     the tag is off, and an ordinary numpy fit is not affected."""
@@ -198,6 +199,7 @@ def test_without_scipy_array_api_fits_work_and_the_tag_is_off():
     assert out.stdout.strip() == "False"
 
 
+@pytest.mark.slow
 def test_array_api_strict_alone_without_torch_imported():
     """The core's torch fast paths must not be taken when torch is not imported
     (a process that only ever sees array-api-strict arrays)."""
