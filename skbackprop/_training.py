@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _config, _xp
+from . import _config, _dispatch, _xp
 from ._batches import iter_batches
 from ._split import _train_validation_split
 from ._utils import (
@@ -28,10 +28,6 @@ from ._utils import (
 )
 from .network import signal_bound, signal_limit
 from .optimizers import SGD, Adam
-
-# Batches up to this size train in one compiled call per epoch when the kernels
-# are on (measured: 28x faster at batch 1, 2.8x at 32, 1.5x at 64).
-_COMPILED_MAX_BATCH = 64
 
 
 class TrainingMixin:
@@ -373,13 +369,16 @@ class TrainingMixin:
     def _compiled_epoch(self, net, optimizer, train, order, batch_size):
         """Run the epoch in one compiled call (numba); None where that does not apply.
 
-        Small batches on numpy with built-in activations and losses, with the
-        kernels on (:mod:`skbackprop._config`): per-example SGD then costs one
-        call, not some thirty numpy calls per sample. Larger batches are
-        BLAS-bound and stay with the generic path (with its fused passes).
+        Numpy networks with built-in activations and losses, with the kernels on
+        (:mod:`skbackprop._config`), where :func:`skbackprop._dispatch.
+        use_epoch_kernel` finds a batch's work small enough: per-example SGD then
+        costs one call, not some thirty numpy calls per sample. Larger work is
+        BLAS-bound and stays with the generic path (with its fused passes).
         """
         X, Y, sw, sw_host = train
-        if batch_size > _COMPILED_MAX_BATCH or type(X) is not np.ndarray:
+        if type(X) is not np.ndarray or not _dispatch.use_epoch_kernel(
+            batch_size, net.layer_units, net.dtype
+        ):
             return None
         kernels = _config.kernel_module("_kernels_epoch")
         codes = None if kernels is None else kernels.network_codes(net)
