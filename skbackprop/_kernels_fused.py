@@ -230,8 +230,8 @@ def _mul_derivative_kernel(g, o, code):
 
 @njit(**_JIT)
 def _mul_derivative_sums_kernel(g, o, code, sums):
-    # g *= θ' row by row, and sums = g.sum(0) as numpy's add.reduce(g, axis=0):
-    # 0 + g[0] + g[1] + ..., in row order.
+    # g *= θ' row by row, and sums = g.sum(0) as numpy's add.reduce(g, axis=0)
+    # with two columns or more: 0 + g[0] + g[1] + ..., in row order.
     zero, one = g.dtype.type(0), g.dtype.type(1)
     for j in range(sums.size):
         sums[j] = zero
@@ -333,6 +333,7 @@ def _delta_sums_kernel(P, Y, w, has_w, sw_sum, D, sums):
             d = d / sw_sum  # x / 1 is x: numpy's skip of that division changes nothing
             dr[j] = d
             sums[j] += d
+
 
 def adam_update(
     params,
@@ -491,6 +492,8 @@ def mul_derivative_sums(g, o, code, sums):
     if g.ndim != 2 or o.shape != g.shape or sums.shape != g.shape[1:]:
         raise ValueError("mul_derivative_sums needs g, o of shape (n, d), sums (d,)")
     _mul_derivative_sums_kernel(g, o, code, sums)
+    if g.shape[1] == 1:  # one column: numpy sums it pairwise, as a vector
+        np.add.reduce(g, axis=0, out=sums)
 
 
 def softmax_forward(s, b):
@@ -552,3 +555,5 @@ def canonical_delta(Y, P, sample_weight, sw_sum, D, sums):
     if Y.shape != P.shape or D.shape != P.shape or sums.shape != P.shape[1:]:
         raise ValueError("canonical_delta needs Y, P, D of one shape, sums of (k,)")
     _delta_sums_kernel(P, Y, w, has_w, P.dtype.type(sw_sum), D, sums)
+    if P.shape[1] == 1:  # one column: numpy sums it pairwise, as a vector
+        np.add.reduce(D, axis=0, out=sums)

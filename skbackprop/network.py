@@ -44,13 +44,22 @@ __all__ = ["Network", "clip_extreme", "forward", "signal_bound", "signal_limit"]
 _CANONICAL = frozenset({SquaredError, PoissonLoss, BinaryLogLoss, SoftmaxLogLoss})
 
 
-def _sum_squares(x):
-    """``x @ x`` of a numpy vector, on one thread.
+#: OpenBLAS splits ``dot`` between its threads above this many entries.
+_BLAS_DOT_THREADED_ABOVE = 10_000
 
-    BLAS's ``dot`` splits a long vector between its threads: on a busy machine a
-    call then waits for a descheduled thread (7.85 ms instead of 54 µs for W1's
-    93,000 weights). numpy's ``einsum`` sums on the calling thread, with SIMD.
+
+def _sum_squares(x):
+    """``x @ x`` of a numpy vector, on the calling thread.
+
+    Above 10,000 entries OpenBLAS splits a float64 ``dot`` between its threads:
+    on a busy machine each call then waits for a descheduled thread (7.85 ms
+    instead of 54 µs for W1's 93,000 weights), and its last bits depend on the
+    thread count. numpy's ``einsum`` sums on the calling thread, with SIMD. Below
+    that size BLAS's ``dot`` (one thread) is kept: the value other namespaces
+    backed by numpy get, bit for bit.
     """
+    if x.shape[0] <= _BLAS_DOT_THREADED_ABOVE:
+        return x @ x
     return np.einsum("i,i->", x, x)
 
 

@@ -230,8 +230,12 @@ def test_unavailable_raises_import_error(monkeypatch):
         kf.mul_derivative(np.zeros(3), None, np.zeros(3), 0)
 
 
+# A single column is summed pairwise by numpy (as a vector), more columns row by row.
+SUM_SHAPES = [*SHAPES, (200, 1), (300, 2)]
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", SUM_SHAPES)
 @pytest.mark.parametrize("activation", ACTIVATIONS)
 def test_mul_derivative_sums_bitwise(dtype, shape, activation):
     # θ' and the intercept gradient (numpy: add.reduce over the rows) in one pass.
@@ -274,7 +278,9 @@ def test_softmax_forward_bitwise(dtype, shape):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("weighted", [False, True])
-@pytest.mark.parametrize("shape", [(1, 1), (1, 3), (9, 10), (256, 10), (33, 130)])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 3), (9, 10), (256, 10), (33, 130), (200, 1), (300, 2)]
+)
 def test_canonical_delta_bitwise(dtype, weighted, shape):
     # Network.loss_gradient's base case: P - Y, times w, divided by Σw, summed.
     rng = np.random.default_rng(shape[0])
