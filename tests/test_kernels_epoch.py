@@ -450,3 +450,9 @@ def test_tanh_within_2_ulp_of_numpy(dtype):
     np.testing.assert_array_equal(got[small], x[small])
     large = np.abs(x) >= 20
     np.testing.assert_array_equal(got[large], np.sign(x[large]))
+
+
+def test_dispatch_knows_when_the_kernel_transposes():
+    from skbackprop import _dispatch
+
+    assert _dispatch.TRANSPOSE_MIN_ROWS == J._TRANSPOSE_MIN_ROWS
