@@ -86,9 +86,11 @@ def units(width, depth, n_features):
 
 
 def seconds_per_row(width, depth, batch):
-    """Rough cost of a row: three products at ~5 GMAC/s, plus ~40 µs per batch."""
+    """Rough cost of a row: three products at ~5 GMAC/s, and per batch ~40 µs
+    plus the optimizer's pass (seven arrays of the parameters' size at ~5 GB/s)."""
     macs = _dispatch.forward_macs(units(width, depth, width))
-    return 3 * macs / 5e9 + 40e-6 / batch
+    per_batch = 40e-6 + 7 * 8 * macs / 5e9
+    return 3 * macs / 5e9 + per_batch / batch
 
 
 def rows_for(width, depth, batch, target_s):

@@ -23,15 +23,28 @@ loaded.
 
 import numpy as np
 
-__all__ = ["EPOCH_KERNEL_MAX_BATCH", "EPOCH_KERNEL_MAX_WORK", "use_epoch_kernel"]
+__all__ = [
+    "EPOCH_KERNEL_MAX_BATCH",
+    "EPOCH_KERNEL_MAX_WORK",
+    "TRANSPOSE_MIN_ROWS",
+    "epoch_kernel_work",
+    "forward_macs",
+    "use_epoch_kernel",
+]
 
 #: The epoch kernel never takes batches larger than this (its scratch buffers
 #: grow with the batch, and BLAS wins on larger batches at every width measured).
 EPOCH_KERNEL_MAX_BATCH = 64
 
-#: Largest number of multiply-adds per batch (rows × the multiply-adds of one
-#: sample's forward pass) that the epoch kernel takes, by dtype.
-EPOCH_KERNEL_MAX_WORK = {np.dtype(np.float64): 1 << 17, np.dtype(np.float32): 1 << 17}
+#: Largest work per batch (see :func:`epoch_kernel_work`) the epoch kernel takes,
+#: by dtype, for batches of at least :data:`TRANSPOSE_MIN_ROWS` rows; smaller
+#: batches may have twice as much.
+EPOCH_KERNEL_MAX_WORK = {np.dtype(np.float64): 1 << 19, np.dtype(np.float32): 1 << 19}
+
+#: From this many rows on, the epoch kernel copies each Wᵀ once per batch for the
+#: δ recursion (``_kernels_epoch_jit._TRANSPOSE_MIN_ROWS``); below, it takes row
+#: dot products and copies nothing.
+TRANSPOSE_MIN_ROWS = 4
 
 
 def forward_macs(layer_units):
@@ -50,6 +63,31 @@ def forward_macs(layer_units):
     return sum(a * b for a, b in zip(units[:-1], units[1:], strict=True))
 
 
+def epoch_kernel_work(batch_size, layer_units):
+    """Return the epoch kernel's work per batch, in multiply-adds.
+
+    ``batch_size · forward_macs``, plus four per entry of the weight matrices it
+    transposes (all but the first layer's, once per batch of at least
+    :data:`TRANSPOSE_MIN_ROWS` rows: a strided copy, measured at about four
+    multiply-adds' time per entry).
+
+    Parameters
+    ----------
+    batch_size : int
+        Rows per batch.
+    layer_units : sequence of int
+        ``[d^(0), ..., d^(L)]``.
+
+    Returns
+    -------
+    work : int
+    """
+    work = batch_size * forward_macs(layer_units)
+    if batch_size >= TRANSPOSE_MIN_ROWS:
+        work += 4 * forward_macs(layer_units[1:])
+    return work
+
+
 def use_epoch_kernel(batch_size, layer_units, dtype):
     """Whether the epoch kernel is faster than the BLAS path for this configuration.
 
@@ -66,13 +104,25 @@ def use_epoch_kernel(batch_size, layer_units, dtype):
     -------
     use : bool
         True where the epoch kernel should train the epoch: batches of at most
-        :data:`EPOCH_KERNEL_MAX_BATCH` rows whose forward multiply-adds
-        (``batch_size · forward_macs(layer_units)``) are at most
-        ``EPOCH_KERNEL_MAX_WORK[dtype]``. False sends the epoch to BLAS.
+        :data:`EPOCH_KERNEL_MAX_BATCH` rows whose :func:`epoch_kernel_work` is at
+        most ``EPOCH_KERNEL_MAX_WORK[dtype]`` (twice that below
+        :data:`TRANSPOSE_MIN_ROWS` rows). False sends the epoch to BLAS.
+
+    Notes
+    -----
+    Measured with ``benchmarks/bench_dispatch.py`` (float64, one BLAS thread):
+    the epoch kernel won, against the fused BLAS path, on (32,) to (32, 32, 32,
+    32) networks up to batch 64, (128,) up to batch 8 (a tie at 32), four
+    128-unit layers at batch 1 but not at 8, (256, 256) on 100 features at batch 1
+    (0.39 of numpy's time against 0.51) but not at 8 (0.66 against 0.57) or above,
+    and (512, 512) at batch 1; BLAS won wherever a batch's work passed about
+    500,000 multiply-adds.
     """
     if batch_size > EPOCH_KERNEL_MAX_BATCH:
         return False
     limit = EPOCH_KERNEL_MAX_WORK.get(np.dtype(dtype))
     if limit is None:
         return False
-    return batch_size * forward_macs(layer_units) <= limit
+    if batch_size < TRANSPOSE_MIN_ROWS:
+        limit *= 2
+    return epoch_kernel_work(batch_size, layer_units) <= limit
