@@ -9,7 +9,8 @@ Usage::
 Workloads (see benchmarks/README.md):
 
 * W1  dense training: (256, 256) relu, adam, batch 256, 3 epochs, float64 and float32,
-      with GFLOP/s next to the machine's own 1024x1024 GEMM GFLOP/s
+      with GFLOP/s next to the machine's own 1024x1024 GEMM GFLOP/s, and for
+      float64 the fit / GEMM replay ratio (the fit's products replayed alone)
       (plus a torch CPU row, in a subprocess, if torch is installed).
 * W2  the lecture's SGD: (32,) tanh, sgd, batch_size=1, 1 epoch, samples/s.
 * W3  the W2 network on 20,000 rows, batch 32, 2 epochs, samples/s.
@@ -18,8 +19,9 @@ Workloads (see benchmarks/README.md):
       run).
 
 skbackprop runs twice per repeat: with its compiled (numba) kernels on
-(``config_context(kernels=True)``: the whole-epoch kernel for batches <= 64, the fused
-elementwise passes above) and off (``kernels=False``: numpy only). With
+(``config_context(kernels=True)``: the whole-epoch kernel where a batch's work is
+small, ``skbackprop._dispatch``; the fused elementwise passes elsewhere) and off
+(``kernels=False``: numpy only). With
 ``--kernels both`` (the default) runs alternate (ours with kernels, ours numpy,
 sklearn, ours with kernels, ...); the median of ``--repeats`` (default 3) is reported
 for each, and the goals are evaluated on the kernel figures (on the numpy figures
