@@ -63,6 +63,19 @@ def _sum_squares(x):
     return np.einsum("i,i->", x, x)
 
 
+def _plain(dtype, *arrays):
+    """Whether the arrays (None skipped) are C-contiguous numpy arrays of ``dtype``.
+
+    The compiled passes take only those; a strided or other-dtype target (e.g.
+    L-BFGS's column view of the targets) keeps the numpy path.
+    """
+    return all(
+        a is None
+        or (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous)
+        for a in arrays
+    )
+
+
 def _apply(activation, s, theta):
     """Forward of a hidden activation, with its parameters if it has any.
 
@@ -441,7 +454,7 @@ class Network:
             loss += 0.5 * alpha * penalty / sw_sum
 
         # Whether D's column sums (the intercept gradient) are already written.
-        summed = fused and ws.canonical
+        summed = fused and ws.canonical and _plain(P.dtype, Y, sample_weight)
         if summed:
             # δ^(L) (weighted, averaged) and its column sums in one compiled pass.
             D = ws.D

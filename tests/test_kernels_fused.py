@@ -337,3 +337,21 @@ def test_network_gradient_with_fused_output_is_bitwise(
     assert nets[0]._workspaces[9].canonical and not nets[1]._workspaces[9].fused
     assert values[0] == values[1]
     assert_array_equal(nets[0].grad, nets[1].grad)
+
+
+def test_network_gradient_with_strided_targets_keeps_numpy():
+    # L-BFGS can hand the network a strided view of the targets: the compiled
+    # output pass takes contiguous arrays only, so the numpy path computes δ.
+    rng = np.random.default_rng(5)
+    with config_context(kernels=True):
+        net = Network([3, 4, 1], [ReLU()], SquaredError(), np.float64)
+        net.params[...] = rng.normal(size=net.params.size)
+        X = rng.normal(size=(10, 3))
+        Y = rng.normal(size=(10, 2))[:, :1]  # a column view: not C-contiguous
+        value = net.loss_gradient(X, Y, None, alpha=0.1)
+        grad = net.grad.copy()
+    with config_context(kernels=False):
+        ref = Network([3, 4, 1], [ReLU()], SquaredError(), np.float64)
+        ref.params[...] = net.params
+        assert ref.loss_gradient(X, np.ascontiguousarray(Y), None, alpha=0.1) == value
+    assert_array_equal(grad, ref.grad)
