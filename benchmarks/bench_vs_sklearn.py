@@ -9,7 +9,8 @@ Usage::
 Workloads (see benchmarks/README.md):
 
 * W1  dense training: (256, 256) relu, adam, batch 256, 3 epochs, float64 and float32,
-      with GFLOP/s next to the machine's own 1024x1024 GEMM GFLOP/s
+      with GFLOP/s next to the machine's own 1024x1024 GEMM GFLOP/s, and for
+      float64 the fit / GEMM replay ratio (the fit's products replayed alone)
       (plus a torch CPU row, in a subprocess, if torch is installed).
 * W2  the lecture's SGD: (32,) tanh, sgd, batch_size=1, 1 epoch, samples/s.
 * W3  the W2 network on 20,000 rows, batch 32, 2 epochs, samples/s.
@@ -18,8 +19,9 @@ Workloads (see benchmarks/README.md):
       run).
 
 skbackprop runs twice per repeat: with its compiled (numba) kernels on
-(``config_context(kernels=True)``: the whole-epoch kernel for batches <= 64, the fused
-elementwise passes above) and off (``kernels=False``: numpy only). With
+(``config_context(kernels=True)``: the whole-epoch kernel where a batch's work is
+small, ``skbackprop._dispatch``; the fused elementwise passes elsewhere) and off
+(``kernels=False``: numpy only). With
 ``--kernels both`` (the default) runs alternate (ours with kernels, ours numpy,
 sklearn, ours with kernels, ...); the median of ``--repeats`` (default 3) is reported
 for each, and the goals are evaluated on the kernel figures (on the numpy figures
@@ -198,18 +200,31 @@ class KeptLoad:
         return False
 
 
-def alternate_fits(params, X, y, repeats, what="fit"):
-    """Fit the variants alternately; return the times and the last estimators."""
+def alternate_fits(params, X, y, repeats, what="fit", extra=None):
+    """Fit the variants alternately; return the times and the last estimators.
+
+    ``extra``: a callable timed once per group after the fits (its seconds are
+    returned under the key ``"extra"``; e.g. the W1 GEMM replay).
+    """
     times = {v: [] for v in VARIANTS}
     last = {}
+    extra_times = []
 
     def group():
-        return {v: _fit_timed(v, params, X, y) for v in VARIANTS}
+        out = {v: _fit_timed(v, params, X, y) for v in VARIANTS}
+        if extra is not None:
+            out["extra"] = (extra(), None)
+        return out
 
     for _ in range(repeats):
         for v, (dt, est) in run_pair(group, what).items():
+            if v == "extra":
+                extra_times.append(dt)
+                continue
             times[v].append(dt)
             last[v] = est
+    if extra is not None:
+        times["extra"] = extra_times
     return times, last
 
 
@@ -556,6 +571,44 @@ W1_PARAMS = dict(
 )
 
 
+def gemm_replay(layer_units, n, batch_size, epochs, dtype, seed=0):
+    """Time the matrix products of one fit, replayed alone; return (seconds, count).
+
+    The products ours makes per batch (``Network.loss_gradient``): the forward
+    ``S[l] = O[l-1] @ W[l]`` of every layer, the weight gradients ``O[l-1].T @ D``
+    and the deltas ``D @ W[l].T`` below the output, with the same shapes, the same
+    ``out=`` buffers and transposed views, for the same batches (the last one
+    smaller) and epochs. Nothing else: no gathers, activations, loss or update.
+    What the fit takes beyond this time is its non-GEMM work.
+    """
+    rng = np.random.default_rng(seed)
+    L = len(layer_units) - 1
+    pairs = list(zip(layer_units[:-1], layer_units[1:], strict=True))
+    W = [rng.standard_normal(p).astype(dtype) for p in pairs]
+    Gw = [np.empty(p, dtype) for p in pairs]
+    sizes = [batch_size] * (n // batch_size) + [n % batch_size] * (n % batch_size > 0)
+    bufs = {}
+    for m in set(sizes):
+        O = [rng.standard_normal((m, d)).astype(dtype) for d in layer_units]
+        G = [np.empty((m, d), dtype) for d in layer_units]
+        bufs[m] = O, G
+    count = 0
+    t0 = time.perf_counter()
+    for _ in range(epochs):
+        for m in sizes:
+            O, G = bufs[m]
+            for l in range(1, L + 1):
+                np.dot(O[l - 1], W[l - 1], out=O[l])
+            D = O[L]
+            for l in range(L, 0, -1):
+                np.dot(O[l - 1].T, D, out=Gw[l - 1])
+                if l > 1:
+                    np.dot(D, W[l - 1].T, out=G[l - 1])
+                    D = G[l - 1]
+            count += 2 * L + (L - 1)
+    return time.perf_counter() - t0, count
+
+
 def w1_data(n):
     return make_classification(n, 100, n_informative=50, n_classes=10, random_state=0)
 
@@ -569,8 +622,15 @@ def run_w1(sizes, repeats, gemm):
         Xd = X.astype(dtype)
         key = f"W1-{dtype}"
         warm_up(key, W1_PARAMS, Xd, y)
+        replay, replay_count = None, []
+        if dtype == "float64":
+            units = [100, *W1_PARAMS["hidden_layer_sizes"], 10]
+            args = (units, n, W1_PARAMS["batch_size"], W1_PARAMS["max_iter"], dtype)
+            replay = w1_replay(args, replay_count)
+            replay()  # warm-up
         with KeptLoad() as busy:
-            times, last = alternate_fits(W1_PARAMS, Xd, y, repeats, key)
+            times, last = alternate_fits(W1_PARAMS, Xd, y, repeats, key, replay)
+        replay_times = times.pop("extra", None)
         med = medians(times)
         gf = {v: flops / t / 1e9 for v, t in med.items()}
         peak = gemm[dtype]
@@ -586,6 +646,8 @@ def run_w1(sizes, repeats, gemm):
         r = compare(med, "s", times)
         print_ratios(r)
         print(f"    (GEMM {dtype} {peak:.1f} GFLOP/s; {flops / 1e9:.2f} GFLOP per fit)")
+        if replay_times:
+            r["gemm_replay"] = replay_summary(times, replay_times, replay_count[-1])
         losses, rel = loss_lines(last)
         notes = check_epochs(last, W1_PARAMS["max_iter"])
         for v, est in last.items():
@@ -635,6 +697,43 @@ def run_w1(sizes, repeats, gemm):
             tr["sklearn_over_torch"] = ref["sklearn"] / tr["torch"]
             contention_note("W1-torch-float32", busy, results)
     return results
+
+
+def w1_replay(args, counts):
+    """A callable timing ``gemm_replay(*args)``; it appends the count to ``counts``."""
+
+    def replay():
+        dt, count = gemm_replay(*args)
+        counts.append(count)
+        return dt
+
+    return replay
+
+
+GEMM_REPLAY_GOAL = 1.10  # issue 17: the fit's time / its GEMM calls' time
+
+
+def replay_summary(times, replay_times, count):
+    """Print and return the fit / GEMM-replay ratios (paired within each group)."""
+    rep = statistics.median(replay_times)
+    out = {"replay_s": rep, "replay_runs": replay_times, "products": count}
+    parts = []
+    for v in ours_variants():
+        pr = [a / b for a, b in zip(times[v], replay_times, strict=True)]
+        out[f"paired_ratio_{v}"] = statistics.median(pr)
+        out[f"paired_ratios_{v}"] = pr
+        parts.append(
+            f"{LABEL[v]} {statistics.median(pr):.3f} [{min(pr):.3f}-{max(pr):.3f}]"
+        )
+    print(
+        f"    GEMM replay (the fit's {count} matrix products alone, same shapes and "
+        f"buffers): {fmt_s(rep)}  runs {fmt_times(replay_times)}"
+    )
+    print(
+        "    fit / GEMM replay (paired, median [min-max]; goal <= "
+        f"{GEMM_REPLAY_GOAL}): " + ";  ".join(parts)
+    )
+    return out
 
 
 TORCH_CHILD = r"""

@@ -66,10 +66,12 @@ def iter_batches(train, order, batch_size, shuffle, xp, device):
             Xb, Yb = _xp.take_rows(X, idx, xp), _xp.take_rows(Y, idx, xp)
             swb = None if sw is None else _xp.take_rows(sw, idx, xp)
         elif dense:
+            # mode="clip": the rows are a permutation, always in range, and
+            # numpy's default mode ("raise") gathers into a temporary first.
             idx = order[batch]
-            Xb = X.take(idx, axis=0, out=xbuf[:m])
-            Yb = Y.take(idx, axis=0, out=ybuf[:m])
-            swb = None if sw is None else sw.take(idx, out=wbuf[:m])
+            Xb = X.take(idx, axis=0, out=xbuf[:m], mode="clip")
+            Yb = Y.take(idx, axis=0, out=ybuf[:m], mode="clip")
+            swb = None if sw is None else sw.take(idx, out=wbuf[:m], mode="clip")
         else:
             idx = order[batch]
             Xb, Yb = X[idx], Y[idx]

@@ -10,7 +10,12 @@ by element in a single pass:
   coefficient-gradient norm in the same pass;
 * :func:`bias_forward`: ``s += b`` then the activation's ``_forward_into``
   (for tanh, numpy's ``tanh`` follows the kernel);
-* :func:`mul_derivative`: the activation's ``_mul_derivative``.
+* :func:`mul_derivative`: the activation's ``_mul_derivative``, optionally with
+  the column sums of the result (the layer's intercept gradient) in the same pass;
+* :func:`softmax_forward`: ``s += b`` and the softmax in three passes (numpy's
+  ``exp`` in the middle) instead of six numpy calls;
+* :func:`canonical_delta`: ``δ^(L) = (P - Y)·w / Σw`` of the canonical losses
+  with its column sums (the output intercepts' gradient) in one pass.
 
 They follow numpy's order of operations with the scalars cast to the arrays' dtype
 (as numpy casts Python floats), compiled without fast-math (no FMA contraction),
@@ -39,8 +44,11 @@ __all__ = [
     "FUSED_CODES",
     "adam_update",
     "bias_forward",
+    "canonical_delta",
     "mul_derivative",
+    "mul_derivative_sums",
     "sgd_update",
+    "softmax_forward",
 ]
 
 IDENTITY, LOGISTIC, TANH, RELU = 0, 1, 2, 3
@@ -87,6 +95,7 @@ def _l2_args(params, l2_scale, coef_bounds, sq_norms):
 # (x/0 is inf or NaN, not ZeroDivisionError), which also lets LLVM vectorize.
 _JIT = {"cache": True, "error_model": "numpy"}
 _BLOCK = 1024  # elements per block: the L2 term, norm and update meet in cache
+_PAIRWISE_BLOCK = 128  # numpy's pairwise sums split rows longer than this
 
 # The block functions take slices and index them from 0, which LLVM can prove
 # non-negative: numba's wraparound of negative indices then vanishes and the loops
@@ -207,6 +216,113 @@ def _mul_derivative_kernel(g, o, code):
     elif code == LOGISTIC:  # g *= o; g *= 1 - o
         for i in range(g.size):
             g[i] = g[i] * o[i] * (one - o[i])
+
+
+@njit(**_JIT)
+def _mul_derivative_sums_kernel(g, o, code, sums):
+    # g *= θ' row by row, and sums = g.sum(0) as numpy's add.reduce(g, axis=0)
+    # with two columns or more: 0 + g[0] + g[1] + ..., in row order.
+    zero, one = g.dtype.type(0), g.dtype.type(1)
+    for j in range(sums.size):
+        sums[j] = zero
+    for r in range(g.shape[0]):
+        gr, orow = g[r], o[r]
+        if code == RELU:
+            for j in range(gr.size):  # g *= np.sign(o)
+                x = orow[j]
+                if x > zero:
+                    sign = one
+                elif x < zero:
+                    sign = -one
+                elif x == zero:
+                    sign = zero
+                else:
+                    sign = x  # NaN
+                gr[j] *= sign
+                sums[j] += gr[j]
+        elif code == TANH:
+            for j in range(gr.size):
+                gr[j] *= one - orow[j] * orow[j]
+                sums[j] += gr[j]
+        elif code == LOGISTIC:
+            for j in range(gr.size):
+                gr[j] = gr[j] * orow[j] * (one - orow[j])
+                sums[j] += gr[j]
+        else:  # identity: θ' = 1
+            for j in range(gr.size):
+                sums[j] += gr[j]
+
+
+@njit(**_JIT)
+def _bias_shift_kernel(s, b):
+    # s += b, then each row minus its maximum (np.maximum.reduce: NaN wins).
+    for r in range(s.shape[0]):
+        sr = s[r]
+        for j in range(sr.size):
+            sr[j] += b[j]
+        top = sr[0]
+        for j in range(1, sr.size):
+            if sr[j] > top or np.isnan(sr[j]):
+                top = sr[j]
+        for j in range(sr.size):
+            sr[j] -= top
+
+
+@njit(**_JIT)
+def _pairwise_sum(a):
+    # numpy's pairwise summation of a (its add.reduce along a contiguous axis) for
+    # up to 128 entries, one block: eight running sums, then the rest in order.
+    # (Longer rows split in halves recursively; numba's cache cannot hold a
+    # recursive function, so softmax_forward leaves those to numpy.)
+    n = a.size
+    if n < 8:
+        res = a.dtype.type(0)
+        for i in range(n):
+            res += a[i]
+        return res
+    r0, r1, r2, r3, r4, r5, r6, r7 = a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    i = 8
+    while i < n - n % 8:
+        r0 += a[i]
+        r1 += a[i + 1]
+        r2 += a[i + 2]
+        r3 += a[i + 3]
+        r4 += a[i + 4]
+        r5 += a[i + 5]
+        r6 += a[i + 6]
+        r7 += a[i + 7]
+        i += 8
+    res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    while i < n:
+        res += a[i]
+        i += 1
+    return res
+
+
+@njit(**_JIT)
+def _normalize_kernel(e):
+    # e /= e.sum(1, keepdims=True), the sum as numpy's (0 + the pairwise sum).
+    for r in range(e.shape[0]):
+        er = e[r]
+        total = e.dtype.type(0) + _pairwise_sum(er)
+        for j in range(er.size):
+            er[j] /= total
+
+
+@njit(**_JIT)
+def _delta_sums_kernel(P, Y, w, has_w, sw_sum, D, sums):
+    # δ = (p - y)·w / Σw, and sums = δ.sum(0) as numpy's add.reduce over rows.
+    for j in range(sums.size):
+        sums[j] = P.dtype.type(0)
+    for r in range(P.shape[0]):
+        pr, yr, dr = P[r], Y[r], D[r]
+        for j in range(pr.size):
+            d = pr[j] - yr[j]
+            if has_w:
+                d = d * w[r]
+            d = d / sw_sum  # x / 1 is x: numpy's skip of that division changes nothing
+            dr[j] = d
+            sums[j] += d
 
 
 def adam_update(
@@ -345,6 +461,94 @@ def mul_derivative(g, s, o, code):
     _mul_derivative_kernel(g, o, code)
 
 
+def mul_derivative_sums(g, o, code, sums):
+    """``g *= θ'`` and ``sums = g.sum(0)`` in one pass, both bitwise as numpy's.
+
+    ``sums`` is the intercept gradient of the layer, which the numpy path computes
+    with ``np.add.reduce(g, axis=0)`` after the derivative: another pass over ``g``.
+
+    Parameters
+    ----------
+    g : ndarray of shape (n_samples, n_units)
+        Gradient with respect to the outputs, multiplied in place.
+    o : ndarray of shape (n_samples, n_units)
+        Outputs.
+    code : int
+        The activation, a value of :data:`FUSED_CODES`.
+    sums : ndarray of shape (n_units,)
+        Receives the column sums of the multiplied ``g``.
+    """
+    _check(g, o, sums)
+    if g.ndim != 2 or o.shape != g.shape or sums.shape != g.shape[1:]:
+        raise ValueError("mul_derivative_sums needs g, o of shape (n, d), sums (d,)")
+    _mul_derivative_sums_kernel(g, o, code, sums)
+    if g.shape[1] == 1:  # one column: numpy sums it pairwise, as a vector
+        np.add.reduce(g, axis=0, out=sums)
+
+
+def softmax_forward(s, b):
+    """``s += b`` then the softmax of each row, in place; bitwise as numpy's.
+
+    ``SoftmaxLogLoss.link`` after the intercepts: the shift by the row maximum in
+    one pass with the intercepts, numpy's ``exp``, then one pass dividing by the
+    row sums (summed in numpy's pairwise order).
+
+    Parameters
+    ----------
+    s : ndarray of shape (n_samples, n_outputs)
+        Output signals without their intercepts; overwritten with the
+        probabilities.
+    b : ndarray of shape (n_outputs,)
+        Intercepts.
+
+    Returns
+    -------
+    s : ndarray of shape (n_samples, n_outputs)
+    """
+    _check(s, b)
+    if s.ndim != 2 or b.shape != s.shape[1:] or s.shape[1] == 0:
+        raise ValueError("softmax_forward needs s of shape (n, k), k > 0, b of (k,)")
+    _bias_shift_kernel(s, b)
+    np.exp(s, out=s)
+    if s.shape[1] <= _PAIRWISE_BLOCK:
+        _normalize_kernel(s)
+    else:  # numpy's pairwise sum splits longer rows: let numpy sum them
+        s /= np.add.reduce(s, axis=1, keepdims=True)
+    return s
+
+
+def canonical_delta(Y, P, sample_weight, sw_sum, D, sums):
+    """``δ^(L)`` of a canonical loss and its column sums in one pass, bitwise.
+
+    The numpy path's ``P - Y`` (``output_delta`` of the canonical losses), times
+    the weights, divided by their sum, then ``add.reduce`` over the rows (the
+    output intercepts' gradient): four passes in one.
+
+    Parameters
+    ----------
+    Y : ndarray of shape (n_samples, n_outputs)
+        Encoded targets.
+    P : ndarray of shape (n_samples, n_outputs)
+        Outputs ``link(s)``.
+    sample_weight : ndarray of shape (n_samples,) or None
+        Weights of the rows.
+    sw_sum : float
+        Their sum (the number of rows without weights).
+    D : ndarray of shape (n_samples, n_outputs)
+        Receives ``δ^(L)``.
+    sums : ndarray of shape (n_outputs,)
+        Receives ``δ^(L)`` summed over the rows.
+    """
+    has_w = sample_weight is not None
+    w = sample_weight if has_w else np.empty(0, P.dtype)  # unused without weights
+    _check(Y, P, D, sums, w)
+    if Y.shape != P.shape or D.shape != P.shape or sums.shape != P.shape[1:]:
+        raise ValueError("canonical_delta needs Y, P, D of one shape, sums of (k,)")
+    _delta_sums_kernel(P, Y, w, has_w, P.dtype.type(sw_sum), D, sums)
+    if P.shape[1] == 1:  # one column: numpy sums it pairwise, as a vector
+        np.add.reduce(D, axis=0, out=sums)
+
+
 def _warm_up_calls(dtype):
     """Return the compiled calls a fit in ``dtype`` makes, on tiny arrays.
 
@@ -372,4 +576,8 @@ def _warm_up_calls(dtype):
         (_sgd_kernel, (params, grad, m, t(0.1), t(0.9), True, *l2)),
         (_bias_forward_kernel, (s, params[:2], RELU)),
         (_mul_derivative_kernel, (g, s, RELU)),
+        (_mul_derivative_sums_kernel, (g, s, RELU, np.zeros(2, t))),
+        (_bias_shift_kernel, (s, params[:2])),
+        (_normalize_kernel, (s,)),
+        (_delta_sums_kernel, (s, g, np.empty(0, t), False, t(1), s, np.zeros(2, t))),
     ]

@@ -14,7 +14,7 @@ import numpy as np
 from sklearn.base import is_classifier
 from sklearn.exceptions import ConvergenceWarning
 
-from . import _config, _xp
+from . import _config, _dispatch, _xp
 from ._batches import iter_batches
 from ._split import _train_validation_split
 from ._utils import (
@@ -32,10 +32,6 @@ from .optimizers import SGD, Adam
 # A training loss this many times its first epoch's (or 1, if larger) marks
 # weights beyond recovery: no later learning rate brings them back in practice.
 _BEYOND_RECOVERY = 1e10
-
-# Batches up to this size train in one compiled call per epoch when the kernels
-# are on (measured: 28x faster at batch 1, 2.8x at 32, 1.5x at 64).
-_COMPILED_MAX_BATCH = 64
 
 
 def compiled_epoch_wins(batch_size, net, solver):
@@ -59,7 +55,7 @@ def compiled_epoch_wins(batch_size, net, solver):
     -------
     wins : bool
     """
-    return batch_size <= _COMPILED_MAX_BATCH
+    return _dispatch.use_epoch_kernel(batch_size, net.layer_units, net.dtype)
 
 
 class TrainingMixin:
@@ -487,11 +483,12 @@ class TrainingMixin:
     def _compiled_epoch(self, net, optimizer, train, order, batch_size):
         """Run the epoch compiled (numba); None where that does not apply.
 
-        Small batches on numpy with built-in activations and losses, with the
-        kernels on (:mod:`skbackprop._config`): per-example SGD then costs a
-        compiled call per chunk of batches (Ctrl-C is taken between chunks), not
-        some thirty numpy calls per sample. Larger batches are
-        BLAS-bound and stay with the generic path (with its fused passes).
+        Numpy networks with built-in activations and losses, with the kernels on
+        (:mod:`skbackprop._config`), where :func:`compiled_epoch_wins` finds a
+        batch's work small enough: per-example SGD then costs a compiled call per
+        chunk of batches (Ctrl-C is taken between chunks), not some thirty numpy
+        calls per sample. Larger work is BLAS-bound and stays with the generic
+        path (with its fused passes).
         """
         X, Y, sw, sw_host = train
         wins = compiled_epoch_wins(batch_size, net, self.solver)

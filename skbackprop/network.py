@@ -34,9 +34,46 @@ import numpy as np
 from . import _config, _xp
 from ._limits import clip_extreme, signal_bound, signal_limit
 from .activations import FAST_ACTIVATIONS, ParametricActivation
+from .losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
 
 # clip_extreme, signal_bound and signal_limit live in _limits; imported here too.
 __all__ = ["Network", "clip_extreme", "forward", "signal_bound", "signal_limit"]
+
+
+# Built-in losses whose δ^(L) is P - Y (their output_delta is _CanonicalLoss's).
+_CANONICAL = frozenset({SquaredError, PoissonLoss, BinaryLogLoss, SoftmaxLogLoss})
+
+
+#: OpenBLAS splits ``dot`` between its threads above this many entries.
+_BLAS_DOT_THREADED_ABOVE = 10_000
+
+
+def _sum_squares(x):
+    """``x @ x`` of a numpy vector, on the calling thread.
+
+    Above 10,000 entries OpenBLAS splits a float64 ``dot`` between its threads:
+    on a busy machine each call then waits for a descheduled thread (7.85 ms
+    instead of 54 µs for W1's 93,000 weights), and its last bits depend on the
+    thread count. numpy's ``einsum`` sums on the calling thread, with SIMD. Below
+    that size BLAS's ``dot`` (one thread) is kept: the value other namespaces
+    backed by numpy get, bit for bit.
+    """
+    if x.shape[0] <= _BLAS_DOT_THREADED_ABOVE:
+        return x @ x
+    return np.einsum("i,i->", x, x)
+
+
+def _plain(dtype, *arrays):
+    """Whether the arrays (None skipped) are C-contiguous numpy arrays of ``dtype``.
+
+    The compiled passes take only those; a strided or other-dtype target (e.g.
+    L-BFGS's column view of the targets) keeps the numpy path.
+    """
+    return all(
+        a is None
+        or (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous)
+        for a in arrays
+    )
 
 
 def _apply(activation, s, theta):
@@ -145,6 +182,9 @@ class _Workspace:
         self.fused = _config.kernel_module("_kernels_fused")
         if self.fused is not None:
             self.codes = [self.fused.FUSED_CODES.get(type(a)) for a in net.activations]
+        # The output layer's compiled passes (exactly these losses' classes).
+        self.softmax = self.fused is not None and type(net.loss) is SoftmaxLogLoss
+        self.canonical = self.fused is not None and type(net.loss) in _CANONICAL
         for i, act in enumerate(net.activations):
             d = units[i + 1]
             self.G[i + 1] = np.empty((n, d), dt)
@@ -347,6 +387,9 @@ class Network:
                 o = ws.fused.bias_forward(s, b, ws.codes[i], ws.O_buf[i + 1])
                 S[i + 1], O[i + 1] = s, o
                 continue
+            if i == last and ws is not None and ws.softmax:
+                S[i + 1] = O[i + 1] = o = ws.fused.softmax_forward(s, b)
+                continue
             s += b
             if i == last:
                 o = self.loss.link(s)
@@ -401,38 +444,54 @@ class Network:
             sw_sum = xp.sum(sample_weight)
         coef_flat = self.params[: self.n_coef]
         P = O[-1]
-        loss = self.loss.value(Y, P, sample_weight)
-        if alpha:
-            # In float64, as float() gives numpy (float32 fits agree everywhere).
-            penalty = coef_flat @ coef_flat
-            penalty = float(penalty) if xp is np else xp.astype(penalty, xp.float64)
-            loss += 0.5 * alpha * penalty / sw_sum
-
-        # Base case δ^(L): weighted, averaged over the batch.
-        D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
-        if sample_weight is not None:
-            if xp is np:
-                D *= sample_weight[:, np.newaxis]
-            else:
-                D *= xp.reshape(sample_weight, (-1, 1))
-        if xp is not np or sw_sum != 1:  # per-example SGD divides by 1: skip
-            D /= sw_sum
         coefs, grad_coefs, grad_intercepts = (
             self.coefs,
             self.grad_coefs,
             self.grad_intercepts,
         )
+        fused = ws is not None and ws.fused is not None
+        loss = self.loss.value(Y, P, sample_weight)
+        if alpha:
+            # In float64, as float() gives numpy (float32 fits agree everywhere).
+            if xp is np:
+                penalty = float(_sum_squares(coef_flat))
+            else:
+                penalty = xp.astype(coef_flat @ coef_flat, xp.float64)
+            loss += 0.5 * alpha * penalty / sw_sum
+
+        # Whether D's column sums (the intercept gradient) are already written.
+        summed = fused and ws.canonical and _plain(P.dtype, Y, sample_weight)
+        if summed:
+            # δ^(L) (weighted, averaged) and its column sums in one compiled pass.
+            D = ws.D
+            args = (Y, P, sample_weight, sw_sum, D, grad_intercepts[-1])
+            ws.fused.canonical_delta(*args)
+        else:
+            # Base case δ^(L): weighted, averaged over the batch.
+            D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
+            if sample_weight is not None:
+                if xp is np:
+                    D *= sample_weight[:, np.newaxis]
+                else:
+                    D *= xp.reshape(sample_weight, (-1, 1))
+            if xp is not np or sw_sum != 1:  # per-example SGD divides by 1: skip
+                D /= sw_sum
         for layer in range(len(coefs) - 1, -1, -1):
             # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
             _xp.matmul_into(O[layer].T, D, grad_coefs[layer], xp)
-            _xp.sum_rows_into(D, grad_intercepts[layer], xp)
+            if not summed:
+                _xp.sum_rows_into(D, grad_intercepts[layer], xp)
+            summed = False
             if layer == 0:
                 break
             # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
             grad_o = _xp.matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
             act = self.activations[layer - 1]
-            if ws is not None and ws.fast[layer - 1] and ws.fused:
-                ws.fused.mul_derivative(grad_o, S[layer], O[layer], ws.codes[layer - 1])
+            if fused and ws.fast[layer - 1]:
+                # θ' and the next intercept gradient (grad_o's column sums) at once.
+                dst = grad_intercepts[layer - 1]
+                ws.fused.mul_derivative_sums(grad_o, O[layer], ws.codes[layer - 1], dst)
+                summed = True
             elif ws is not None and ws.fast[layer - 1]:
                 act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])
             else:

@@ -14,6 +14,7 @@ import pytest
 from sklearn.utils import gen_batches
 
 from skbackprop import _kernels_epoch as K
+from skbackprop import _kernels_epoch_jit as J
 from skbackprop.activations import (
     ELU,
     GELU,
@@ -576,3 +577,58 @@ def test_wide_input_memory_follows_the_network():
         f"peak memory of the fit: {kernel_peak / 2**20:.1f} MiB with the kernels, "
         f"{numpy_peak / 2**20:.1f} MiB with numpy"
     )
+
+
+@numba.njit
+def _kernel_tanh(x, out):
+    dt = x.dtype.type
+    for i in range(x.shape[0]):
+        out[i] = J._tanh(x[i], dt)
+
+
+def _ordered(a):
+    """Integers in the order of the floats ``a`` (adjacent floats differ by 1)."""
+    bits = a.view(np.int64 if a.dtype == np.float64 else np.int32).astype(np.int64)
+    top = np.int64(np.iinfo(np.int64 if a.dtype == np.float64 else np.int32).min)
+    return np.where(bits < 0, top - bits, bits)
+
+
+def _tanh_sweep(dtype):
+    """A dense sweep of tanh's domain, both signs, with its special values."""
+    info = np.finfo(dtype)
+    tiny = [info.smallest_subnormal, info.smallest_normal, 1e-30, 1e-8, 1e-5]
+    special = [0.0, *tiny, 0.3, 0.625, 1.0, 9.0, 19.0, 20.0, 25.0, 1e30, info.max]
+    dense = np.linspace(0, 25, 1_000_001)
+    # Every float32 near the switch between the two formulas (0.625) and near 1.
+    around = [np.nextafter(np.float32(c), np.float32(np.inf * s)) for c in (0.625, 1.0)
+              for s in (1, -1)]  # fmt: skip
+    logs = np.logspace(np.log10(info.smallest_subnormal), np.log10(25), 200_001)
+    x = np.concatenate([special, dense, logs, around, [np.inf]]).astype(dtype)
+    return np.concatenate([x, -x, [np.nan]]).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tanh_within_2_ulp_of_numpy(dtype):
+    x = _tanh_sweep(dtype)
+    got = np.empty_like(x)
+    _kernel_tanh(x, got)
+    ref = np.tanh(x)
+    assert got.dtype == ref.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(ref))
+    finite = ~np.isnan(ref)
+    # -0.0 stays -0.0 (and +0.0 +0.0), as in numpy.
+    np.testing.assert_array_equal(np.signbit(got[finite]), np.signbit(ref[finite]))
+    ulps = np.abs(_ordered(got[finite]) - _ordered(ref[finite]))
+    worst = int(np.argmax(ulps))
+    assert ulps.max() <= 2, (x[finite][worst], got[finite][worst], ref[finite][worst])
+    # Exact where tanh is exact: tiny arguments give themselves, large ones ±1.
+    small = np.abs(x) < np.sqrt(np.finfo(dtype).eps) / 4
+    np.testing.assert_array_equal(got[small], x[small])
+    large = np.abs(x) >= 20
+    np.testing.assert_array_equal(got[large], np.sign(x[large]))
+
+
+def test_dispatch_knows_when_the_kernel_transposes():
+    from skbackprop import _dispatch
+
+    assert _dispatch.TRANSPOSE_MIN_ROWS == J._TRANSPOSE_MIN_ROWS

@@ -12,7 +12,10 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skbackprop import _kernels_fused as kf
+from skbackprop._config import config_context
 from skbackprop.activations import Identity, Logistic, ReLU, Tanh
+from skbackprop.losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
+from skbackprop.network import Network
 from skbackprop.optimizers import SGD, Adam
 
 DTYPES = [np.float32, np.float64]
@@ -225,3 +228,130 @@ def test_unavailable_raises_import_error(monkeypatch):
     monkeypatch.setattr(kf, "AVAILABLE", False)
     with pytest.raises(ImportError, match="numba"):
         kf.mul_derivative(np.zeros(3), None, np.zeros(3), 0)
+
+
+# A single column is summed pairwise by numpy (as a vector), more columns row by row.
+SUM_SHAPES = [*SHAPES, (200, 1), (300, 2)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SUM_SHAPES)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_mul_derivative_sums_bitwise(dtype, shape, activation):
+    # θ' and the intercept gradient (numpy: add.reduce over the rows) in one pass.
+    rng = np.random.default_rng(shape[0] + 11 * shape[1])
+    act = activation()
+    s = _randn(rng, shape, dtype, scale=3.0)
+    o = act._forward_into(s, np.empty_like(s))
+    if activation is ReLU:
+        o[::2] = 0.0
+    g = _randn(rng, shape, dtype)
+    g_fused = g.copy()
+    act._mul_derivative(g, s, o, np.empty_like(g))
+    ref = np.add.reduce(g, axis=0)
+    sums = np.full(shape[1], np.nan, dtype)
+    kf.mul_derivative_sums(g_fused, o, kf.FUSED_CODES[activation], sums)
+    assert_array_equal(g_fused, g)
+    assert_array_equal(sums, ref)
+    assert_array_equal(np.signbit(sums), np.signbit(ref))
+
+
+# Widths around numpy's pairwise-sum blocks (8 running sums, blocks of 128).
+SOFTMAX_SHAPES = [(1, 1), (5, 2), (7, 8), (3, 10), (4, 17), (2, 128), (3, 300)]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", SOFTMAX_SHAPES)
+def test_softmax_forward_bitwise(dtype, shape):
+    rng = np.random.default_rng(shape[1])
+    s = _randn(rng, shape, dtype, scale=5.0)
+    b = _randn(rng, shape[1], dtype)
+    s[0, 0] = np.nan if shape[0] > 2 else s[0, 0]  # a NaN row stays NaN
+    ref = s.copy()
+    ref += b
+    with np.errstate(invalid="ignore"):
+        ref = SoftmaxLogLoss().link(ref)
+        got = kf.softmax_forward(s, b)
+    assert got is s
+    assert_array_equal(got, ref)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize(
+    "shape", [(1, 1), (1, 3), (9, 10), (256, 10), (33, 130), (200, 1), (300, 2)]
+)
+def test_canonical_delta_bitwise(dtype, weighted, shape):
+    # Network.loss_gradient's base case: P - Y, times w, divided by Σw, summed.
+    rng = np.random.default_rng(shape[0])
+    m, k = shape
+    P = _randn(rng, shape, dtype)
+    Y = _randn(rng, shape, dtype)
+    P[0, 0], Y[-1, -1] = np.nan, np.inf
+    sw = rng.uniform(0.0, 3.0, m).astype(dtype) if weighted else None
+    sw_sum = float(sw.sum()) if weighted else m
+    ref = SoftmaxLogLoss().output_delta(Y, P)
+    if weighted:
+        ref *= sw[:, np.newaxis]
+    if sw_sum != 1:
+        ref /= sw_sum
+    D, sums = np.empty_like(P), np.empty(k, dtype)
+    with np.errstate(invalid="ignore"):
+        kf.canonical_delta(Y, P, sw, sw_sum, D, sums)
+        ref_sums = np.add.reduce(ref, axis=0)
+    assert_array_equal(D, ref)
+    assert_array_equal(sums, ref_sums)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "loss", [SoftmaxLogLoss, BinaryLogLoss, SquaredError, PoissonLoss]
+)
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+@pytest.mark.parametrize("weighted", [False, True])
+def test_network_gradient_with_fused_output_is_bitwise(
+    dtype, loss, activation, weighted
+):
+    # The fused output layer (softmax, δ^(L) with its sums) and intercept sums in
+    # the derivative pass give the numpy path's loss and gradient bit for bit.
+    rng = np.random.default_rng(3)
+    units = [5, 7, 6, 4]
+    nets = []
+    for kernels in (True, False):
+        with config_context(kernels=kernels):
+            net = Network(units, [activation(), activation()], loss(), dtype)
+            net.params[...] = (
+                rng.normal(scale=0.7, size=net.params.size)
+                if not nets
+                else nets[0].params
+            )
+            net._workspace(9)  # the workspace (and its kernels) of this setting
+        nets.append(net)
+    X = _randn(rng, (9, 5), dtype)
+    if loss is SoftmaxLogLoss:
+        Y = np.eye(4, dtype=dtype)[rng.integers(0, 4, 9)]
+    else:
+        Y = rng.integers(0, 3 if loss is PoissonLoss else 2, (9, 4)).astype(dtype)
+    sw = rng.uniform(0.1, 2.0, 9).astype(dtype) if weighted else None
+    values = [net.loss_gradient(X, Y, sw, alpha=0.3) for net in nets]
+    assert nets[0]._workspaces[9].canonical and not nets[1]._workspaces[9].fused
+    assert values[0] == values[1]
+    assert_array_equal(nets[0].grad, nets[1].grad)
+
+
+def test_network_gradient_with_strided_targets_keeps_numpy():
+    # L-BFGS can hand the network a strided view of the targets: the compiled
+    # output pass takes contiguous arrays only, so the numpy path computes δ.
+    rng = np.random.default_rng(5)
+    with config_context(kernels=True):
+        net = Network([3, 4, 1], [ReLU()], SquaredError(), np.float64)
+        net.params[...] = rng.normal(size=net.params.size)
+        X = rng.normal(size=(10, 3))
+        Y = rng.normal(size=(10, 2))[:, :1]  # a column view: not C-contiguous
+        value = net.loss_gradient(X, Y, None, alpha=0.1)
+        grad = net.grad.copy()
+    with config_context(kernels=False):
+        ref = Network([3, 4, 1], [ReLU()], SquaredError(), np.float64)
+        ref.params[...] = net.params
+        assert ref.loss_gradient(X, np.ascontiguousarray(Y), None, alpha=0.1) == value
+    assert_array_equal(grad, ref.grad)
