@@ -55,6 +55,8 @@ def compiled_epoch_wins(batch_size, net, solver):
     -------
     wins : bool
     """
+    if net.xp is not np:  # the kernels train numpy networks only
+        return False
     return _dispatch.use_epoch_kernel(batch_size, net.layer_units, net.dtype)
 
 
@@ -491,8 +493,9 @@ class TrainingMixin:
         path (with its fused passes).
         """
         X, Y, sw, sw_host = train
-        wins = compiled_epoch_wins(batch_size, net, self.solver)
-        if not wins or type(X) is not np.ndarray:
+        if type(X) is not np.ndarray or not compiled_epoch_wins(
+            batch_size, net, self.solver
+        ):
             return None
         kernels = _config.kernel_module("_kernels_epoch")
         codes = None if kernels is None else kernels.network_codes(net)
