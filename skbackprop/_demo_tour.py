@@ -16,6 +16,7 @@ Every sentence it prints is computed from the numbers it prints. The machine
 """
 
 import os
+import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -230,12 +231,18 @@ def _agreement(result, rows):
         )
     ours_s, theirs_s = result["skbackprop"]["seconds"], result["sklearn"]["seconds"]
     warm = result["warm_up"]
+    # kernels="auto" loads numba only for fits that repay it: say so only if it did.
+    kernels_note = (
+        ": skbackprop's includes loading its compiled kernels"
+        if "numba" in sys.modules
+        else "; fits this small train with numpy, so no kernels were loaded"
+    )
     speed = (
         f" Search time, one library after the other: skbackprop {ours_s:.1f} s, "
         f"scikit-learn {theirs_s:.1f} s (ratio {theirs_s / ours_s:.2f}), after a "
         f"warm-up fit per activation ({warm['skbackprop']:.1f} s and "
-        f"{warm['sklearn']:.1f} s: skbackprop's includes loading its compiled "
-        "kernels). Such times are noisy on a busy machine (see the last line); "
+        f"{warm['sklearn']:.1f} s{kernels_note}). Such times are noisy on a busy "
+        "machine (see the last line); "
         "python -m skbackprop bench times the libraries carefully."
     )
     return scores + chosen + speed
