@@ -4,7 +4,8 @@ Turns user data into the core's inputs, initialises weights as scikit-learn's ML
 does, builds the :class:`~skbackprop.network.Network` for each fit, and predicts. The
 training loops live in :mod:`skbackprop._training` and :mod:`skbackprop._lbfgs`,
 the structure and fitted-state bookkeeping in :mod:`skbackprop._state`, the
-early-stopping split in :mod:`skbackprop._split`.
+early-stopping split in :mod:`skbackprop._split` and its bookkeeping in
+:mod:`skbackprop._early_stopping`.
 """
 
 import contextlib
@@ -23,23 +24,16 @@ from sklearn.utils._param_validation import (
 from sklearn.utils.validation import check_is_fitted
 
 from . import _config, _kernel_loading, _xp
+from ._checkpoint import _atomic
+from ._checks import _check_in_namespace, _check_loss_in_namespace, _CheckedLoss
 from ._compat import _check_sample_weight, _fit_context
+from ._fit_data import FitData, _combine
 from ._lbfgs import LbfgsMixin
+from ._messages import _non_finite_error
 from ._sklearn_callbacks import SklearnCallbackMixin
-from ._state import (
-    _STOCHASTIC_SOLVERS,
-    StateMixin,
-    _check_in_namespace,
-    _check_loss_in_namespace,
-    _CheckedLoss,
-)
+from ._state import _STOCHASTIC_SOLVERS, StateMixin
 from ._training import TrainingMixin
-from ._utils import (
-    _atomic,
-    _combine,
-    _non_finite_error,
-    _validate_with_hints,
-)
+from ._validation import _validate_with_hints
 from .activations import ACTIVATIONS, Activation
 from .exceptions import UnavailableMethodError
 from .losses import BUILTIN_LOSSES
@@ -147,19 +141,12 @@ class BaseBackprop(
 
         Returns
         -------
-        net : Network
-            The core, holding a copy of the current (or fresh) weights.
-        X : array or sparse matrix
-            Validated inputs in the network's namespace, device and dtype.
-        Y : ndarray
-            Encoded 2-D targets on the host (numpy), in the network's dtype.
-        sample_weight : ndarray or None
-            The validated ``sample_weight``, on the host.
-        class_factor : ndarray or None
-            Per-row class weights (classifier with ``class_weight``), to be
-            multiplied into ``sample_weight``; on the host.
-        first_pass : bool
-            Whether the weights were freshly initialised.
+        data : FitData
+            The network (holding a copy of the current or fresh weights), the
+            validated inputs in its namespace, device and dtype, the encoded
+            2-D targets, ``sample_weight`` and the per-row class weights
+            (classifier with ``class_weight``) on the host, and whether the
+            weights were freshly initialised.
         """
         hidden = self._hidden_layer_sizes()
         X = _xp.plain_input(X)
@@ -215,7 +202,7 @@ class BaseBackprop(
                 _check_in_namespace(act, xp, device)
             _check_loss_in_namespace(self._loss, xp, device)
         net = self._network(layer_units, dtype, xp, device)
-        return net, X, Y, sample_weight, class_factor, first_pass
+        return FitData(net, X, Y, sample_weight, class_factor, first_pass)
 
     # ---------------------------------------------------------------- fitting
     @_atomic
@@ -244,9 +231,8 @@ class BaseBackprop(
         given = (X, y, sample_weight)
         # "balanced" class counts over the batches trained on so far (partial_fit).
         counts_before = vars(self).get("_class_counts")
-        net, X, Y, sample_weight, class_factor, first_pass = self._prepare(
-            X, y, sample_weight, incremental
-        )
+        data = self._prepare(X, y, sample_weight, incremental)
+        net = data.net
         # scikit-learn's callbacks (set_callbacks): the root task opens once the
         # input is validated and closes once the fitted state is complete.
         self._start_fit_tasks(*given, incremental)
@@ -263,7 +249,7 @@ class BaseBackprop(
         # numpy's floating-point warnings would only repeat it less helpfully.
         stochastic = self.solver in _STOCHASTIC_SOLVERS
         # Small batches' products train on one BLAS thread (skbackprop._config).
-        rows = X.shape[0]
+        rows = data.X.shape[0]
         if stochastic:
             rows = min(rows, 200 if self.batch_size == "auto" else self.batch_size)
         threads = contextlib.nullcontext()
@@ -272,24 +258,21 @@ class BaseBackprop(
         # Which compiled kernels this call uses, decided once, now (may raise with
         # kernels=True, before anything changed).
         kernels = _kernel_loading.plan_for_fit(
-            self, net, X, incremental, _config.get_config()["kernels"]
+            self, net, data.X, incremental, _config.get_config()["kernels"]
         )
         errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
         with errstate, threads, _kernel_loading.using(kernels):
             if stochastic:
-                self._fit_stochastic(
-                    net, X, Y, sample_weight, class_factor, incremental, first_pass
-                )
+                self._fit_stochastic(data, incremental)
                 if incremental and self.n_iter_ == 0 and hasattr(self, "_class_counts"):
                     # No epoch completed (Ctrl-C, or a divergence back to the
                     # starting weights): the batch was not trained on, so, as in
                     # t_, the class counts do not take it in.
                     self._class_counts = counts_before
             else:
-                weights = _combine(sample_weight, class_factor)
-                self._fit_lbfgs(
-                    net, X, net.asarray(Y), net.asarray(weights), first_pass
-                )
+                weights = _combine(data.sample_weight, data.class_factor)
+                Y = net.asarray(data.Y)
+                self._fit_lbfgs(net, data.X, Y, net.asarray(weights), data.first_pass)
         if not _xp.all_finite(net.params):
             raise _non_finite_error(self)
         if net.xp is not np:

@@ -17,9 +17,9 @@ def iter_batches(train, order, batch_size, shuffle, xp, device):
 
     Parameters
     ----------
-    train : tuple
-        ``(X, Y, sw, sw_host)``: inputs, encoded targets and sample weights in
-        the network's namespace, and the weights on the host (or None).
+    train : TrainingSet
+        Inputs, encoded targets and sample weights in the network's namespace,
+        and the weights on the host (or None).
     order : ndarray of shape (n_samples,)
         The epoch's row order (used when ``shuffle``).
     batch_size : int
@@ -41,7 +41,7 @@ def iter_batches(train, order, batch_size, shuffle, xp, device):
         The batch; ``swb`` is None without sample weights. Shuffled dense numpy
         batches live in buffers reused by the next batch.
     """
-    X, Y, sw, sw_host = train
+    X, Y, sw, sw_host = train.X, train.Y, train.sample_weight, train.host_weight
     dense = not sp.issparse(X)
     if shuffle and xp is not np:
         order_x = xp.asarray(order, device=device)

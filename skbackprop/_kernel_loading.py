@@ -217,7 +217,7 @@ def _fail_once(reason):
         if _warned:
             return
         _warned = True
-    from ._utils import _warn
+    from ._messages import _warn
 
     _warn(
         f"skbackprop's compiled kernels are off in this process: {reason}. Fits "

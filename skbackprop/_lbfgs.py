@@ -6,12 +6,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from . import _xp
-from ._utils import (
-    _non_finite_error,
-    _notify,
-    _StopTraining,
-    _warn,
-)
+from ._hooks import _notify, _StopTraining
+from ._messages import _non_finite_error, _warn
 from .optimizers import minimize_lbfgs
 
 

@@ -17,7 +17,8 @@ for it says why; ``callbacks=`` works with every supported version.
 import sklearn
 
 from . import _xp
-from ._utils import _available_if, _callbacks
+from ._available import _available_if
+from ._hooks import _callbacks
 
 try:
     from sklearn.callback import CallbackSupportMixin

@@ -2,9 +2,10 @@
 
 :class:`TrainingMixin` drives an optimizer over :class:`~skbackprop.network.Network`
 in small pieces: :meth:`~TrainingMixin._run_epoch` (batching),
-:meth:`~TrainingMixin._end_epoch` (stopping and best-weights bookkeeping),
+:meth:`~TrainingMixin._end_epoch` (scoring an epoch for the stopping rule, whose
+bookkeeping is :class:`~skbackprop._early_stopping.EarlyStoppingState`),
 :meth:`~TrainingMixin._diverged` (falling back after a blow-up), callbacks via
-:func:`~skbackprop._utils._notify`. L-BFGS lives in :mod:`skbackprop._lbfgs`. The
+:func:`~skbackprop._hooks._notify`. L-BFGS lives in :mod:`skbackprop._lbfgs`. The
 estimator classes supply the data handling.
 """
 
@@ -16,16 +17,12 @@ from sklearn.exceptions import ConvergenceWarning
 
 from . import _config, _dispatch, _xp
 from ._batches import iter_batches
+from ._checkpoint import _Checkpoint, _Snapshots
+from ._early_stopping import EarlyStoppingState
+from ._fit_data import TrainingSet, ValidationSet, _combine, _take_rows
+from ._hooks import _notify
+from ._messages import _non_finite_error, _warn
 from ._split import _train_validation_split
-from ._utils import (
-    _Checkpoint,
-    _combine,
-    _non_finite_error,
-    _notify,
-    _Snapshots,
-    _take_rows,
-    _warn,
-)
 from .network import signal_bound, signal_limit
 from .optimizers import SGD, Adam
 
@@ -91,15 +88,19 @@ class TrainingMixin:
             )
         return int(np.clip(self.batch_size, 1, n_samples))
 
-    def _early_stopping_split(self, net, X, Y, sample_weight, class_factor):
-        """Training and validation sets (validation None without early stopping).
+    def _early_stopping_split(self, data):
+        """Return the :class:`TrainingSet` and :class:`ValidationSet` of ``data``.
 
-        Each is ``(X, Y, weights)`` with the class weights multiplied in after the
-        split (they were computed on all rows, as without early stopping).
+        The validation set is None without early stopping. The class weights are
+        multiplied in after the split (they were computed on all rows, as
+        without early stopping).
         """
+        net, X, Y = data.net, data.X, data.Y
+        sample_weight, class_factor = data.sample_weight, data.class_factor
         if not self.early_stopping:
             weights = _combine(sample_weight, class_factor)
-            return (X, net.asarray(Y), net.asarray(weights), weights), None
+            train = TrainingSet(X, net.asarray(Y), net.asarray(weights), weights)
+            return train, None
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
             # Binary targets are stratified, by the 0/1 column, as scikit-learn's
@@ -124,7 +125,7 @@ class TrainingMixin:
             ) from err
         # The training part moves to X's device (as the network's arrays); the
         # validation targets and weights stay on the host, where it is scored.
-        train, val = (
+        (X_train, Y_train, w_train), (X_val, Y_val, w_val) = (
             (
                 _take_rows(X, rows),
                 Y[rows],
@@ -132,8 +133,14 @@ class TrainingMixin:
             )
             for rows, w in parts
         )
-        train = (train[0], net.asarray(train[1]), net.asarray(train[2]), train[2])
-        for part, w in (("training", train[3]), ("validation", val[2])):
+        train = TrainingSet(
+            X_train, net.asarray(Y_train), net.asarray(w_train), w_train
+        )
+        val = ValidationSet(X_val, Y_val, w_val)
+        for part, w in (
+            ("training", train.host_weight),
+            ("validation", val.sample_weight),
+        ):
             if w is not None and not w.sum() > 0:
                 raise ValueError(
                     f"early_stopping=True: the {part} part of the validation split "
@@ -142,18 +149,16 @@ class TrainingMixin:
                     "positive weight, change validation_fraction or random_state, "
                     "or set early_stopping=False."
                 )
-        if self._best_params is None or self._best_params.shape != net.params.shape:
-            # Nothing better seen yet: the starting weights are the best.
-            self._best_params = _xp.copy(net.params, net.xp)
+        EarlyStoppingState.of(self).begin_validation(net.params, net.xp)
         return train, val
 
-    def _fit_stochastic(
-        self, net, X, Y, sample_weight, class_factor, incremental, first_pass
-    ):
-        train, val = self._early_stopping_split(net, X, Y, sample_weight, class_factor)
+    def _fit_stochastic(self, data, incremental):
+        """Train ``data`` (a :class:`FitData`) with SGD or Adam, epoch by epoch."""
+        net, first_pass = data.net, data.first_pass
+        train, val = self._early_stopping_split(data)
         optimizer = self._current_optimizer(net, incremental)
         callbacks = self._fit_callbacks()
-        _notify(callbacks, "on_fit_begin", self, {"n_samples": train[0].shape[0]})
+        _notify(callbacks, "on_fit_begin", self, {"n_samples": train.n_samples})
         self.n_iter_ = 0
         # The start and the weights after the last finite epochs (what divergence
         # falls back to), with the optimizer's state and the estimator's records
@@ -184,13 +189,13 @@ class TrainingMixin:
             )
         if not diverged:
             if self.early_stopping:
-                net.params[...] = self._best_params
+                EarlyStoppingState.of(self).restore_best(net.params)
             # Weights can be finite yet overflow in the forward pass (an epoch's
             # loss is computed before its last step): a call must end with
             # weights that predict finitely on the rows it trained on.
-            if not self._ends_finite(train[0]):
+            if not self._ends_finite(train.X):
                 self._diverged(
-                    net, checkpoint.history, train[0], first_pass, self.n_iter_
+                    net, checkpoint.history, train.X, first_pass, self.n_iter_
                 )
             else:
                 self._warn_if_beyond_recovery()
@@ -224,9 +229,9 @@ class TrainingMixin:
         ``checkpoint`` records each epoch once its records are complete (before
         the callbacks see it) and again after the stall check.
         """
-        n_samples = train[0].shape[0]
+        n_samples = train.n_samples
         batch_size = self._batch_size(n_samples)
-        sw = train[3]  # on the host
+        sw = train.host_weight
         positive = None if sw is None else sw[sw > 0]
         if batch_size == 1 and positive is not None and np.ptp(positive) > 0:
             _warn(
@@ -256,7 +261,7 @@ class TrainingMixin:
                 and optimizer.is_finite()
             ):
                 self._diverged(
-                    net, checkpoint.history, train[0], first_pass, self.n_iter_ + 1
+                    net, checkpoint.history, train.X, first_pass, self.n_iter_ + 1
                 )
                 return True
             self.n_iter_ += 1
@@ -285,16 +290,12 @@ class TrainingMixin:
 
     def _stalled(self, optimizer):
         """Whether training stopped improving and the optimizer says stop."""
-        if self._no_improvement_count <= self.n_iter_no_change:
+        stopping = EarlyStoppingState.of(self)
+        if not stopping.stalled():
             return False
-        what = "Validation score" if self.early_stopping else "Training loss"
-        msg = (
-            f"{what} did not improve more than tol={self.tol:f} for "
-            f"{self.n_iter_no_change} consecutive epochs."
-        )
-        if optimizer.trigger_stopping(msg, self.verbose):
+        if optimizer.trigger_stopping(stopping.message(), self.verbose):
             return True
-        self._no_improvement_count = 0
+        stopping.carry_on()
         return False
 
     def _diverged(self, net, history, X, first_pass, epoch):
@@ -310,9 +311,9 @@ class TrainingMixin:
         """
         self._check_loss_fault(net, f"epoch {epoch}")
         candidates = list(history.latest_first())
-        if self.early_stopping and self._best_criterion > -np.inf:
-            # Only once an epoch has been scored are the "best" weights trained.
-            candidates.insert(0, ("best", self._best_params))
+        best = EarlyStoppingState.of(self).trained_best()
+        if best is not None:
+            candidates.insert(0, ("best", best))
         kept_epoch = 0
         for epoch_of_params, params in candidates:
             net.params[...] = params
@@ -453,7 +454,7 @@ class TrainingMixin:
         compiled = self._compiled_epoch(net, optimizer, train, order, batch_size)
         if compiled is not None:
             return compiled
-        xp, n = net.xp, train[0].shape[0]
+        xp, n = net.xp, train.n_samples
         total, alpha = 0.0, float(self.alpha)
         n_batches = -(-n // batch_size)
         sq_norms = np.zeros((n_batches, len(net.coefs)), _xp.numpy_dtype(net.dtype))
@@ -492,96 +493,44 @@ class TrainingMixin:
         calls per sample. Larger work is BLAS-bound and stays with the generic
         path (with its fused passes).
         """
-        X, Y, sw, sw_host = train
-        if type(X) is not np.ndarray or not compiled_epoch_wins(
+        if type(train.X) is not np.ndarray or not compiled_epoch_wins(
             batch_size, net, self.solver
         ):
             return None
         kernels = _config.kernel_module("_kernels_epoch")
         codes = None if kernels is None else kernels.network_codes(net)
+        # Exactly SGD or Adam: a subclass may have its own update rule.
         if codes is None or type(optimizer) not in (SGD, Adam):
             return None
-        if type(optimizer) is SGD:
-            name, state = "sgd", optimizer.velocity
-            settings = (optimizer.learning_rate, optimizer.momentum, optimizer.nesterov)
-        else:
-            steps = np.array([optimizer.t], dtype=np.int64)
-            name, state = "adam", (optimizer.m, optimizer.v, steps)
-            settings = (
-                optimizer.learning_rate_init,
-                optimizer.beta_1,
-                optimizer.beta_2,
-                optimizer.epsilon,
-            )
+        rule, state, settings = optimizer._epoch_kernel_args()
         loss, sq_norms = kernels.run_epoch(
-            X, Y, sw, order, batch_size, net.params, net._offsets, net.layer_units,
-            *codes, float(self.alpha), name, state, settings, sw_host=sw_host,
-            grad=net.grad,
+            train.X, train.Y, train.sample_weight, order, batch_size, net.params,
+            net._offsets, net.layer_units, *codes, float(self.alpha), rule, state,
+            settings, sw_host=train.host_weight, grad=net.grad,
         )  # fmt: skip
-        if name == "adam" and int(steps[0]) != optimizer.t:
-            optimizer.t = int(steps[0])
-            b1, b2, t = float(optimizer.beta_1), float(optimizer.beta_2), optimizer.t
-            optimizer.learning_rate = float(
-                optimizer.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t)
-            )
+        optimizer._epoch_kernel_done(state)
         return loss, np.sqrt(sq_norms).mean(axis=0)
 
     def _end_epoch(self, net, val):
-        """Early-stopping or training-loss bookkeeping after an epoch."""
+        """Judge the epoch for the stopping rule: its training loss, or scores.
+
+        With a :class:`ValidationSet` ``val`` (early stopping), the epoch's
+        weights are scored on it; without, the last training loss is judged.
+        """
+        stopping = EarlyStoppingState.of(self)
         if val is None:
-            last = self.loss_curve_[-1]
-            if last > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if last < self.best_loss_:
-                self.best_loss_ = last
+            stopping.record_loss(self.loss_curve_[-1])
             return
-        X_val, Y_val, sw_val = val
-        out = _xp.to_numpy(self._forward(X_val))
+        out = _xp.to_numpy(self._forward(val.X))
         if np.isfinite(out).all():
             score = self._score_predictions(
-                self._targets_for_score(Y_val), self._predict_from_output(out), sw_val
+                self._targets_for_score(val.Y),
+                self._predict_from_output(out),
+                val.sample_weight,
             )
-            val_loss = self._loss.value(Y_val, out, sw_val)
+            val_loss = self._loss.value(val.Y, out, val.sample_weight)
         else:
             score = val_loss = np.nan
-        self.validation_scores_.append(score)
-        self.validation_loss_curve_.append(val_loss)
+        stopping.record_validation(score, val_loss, net.params, net.xp)
         if self.verbose:
             print(f"Validation score: {score:f}")
-        # Higher is better for the criterion: the score, or minus the loss.
-        criterion = score if self.validation_metric == "score" else -val_loss
-        improved = criterion >= self._best_criterion + self.tol
-        better = criterion > self._best_criterion
-        if self._ties_broken_by_loss() and abs(criterion - self._best_criterion) < (
-            max(self.tol, 1e-12)
-        ):
-            # With class weights the weighted accuracy saturates (extreme weights
-            # make it 1 as soon as the heavy classes are right), so an epoch that
-            # ties the best score (within tol) counts when its weighted validation
-            # loss is lower: the class weights decide what the best epoch is.
-            improved = val_loss <= self._best_val_loss - self.tol
-            better = val_loss < self._best_val_loss
-        if improved:
-            self._no_improvement_count = 0
-        else:
-            self._no_improvement_count += 1
-        if better:
-            # A tie decided by the loss may be slightly lower in score: keep the
-            # top score as the reference, so the best cannot drift down.
-            self._best_criterion = max(criterion, self._best_criterion)
-            self._best_val_loss = val_loss
-            self.best_validation_score_ = score
-            self._best_params = _xp.copy(net.params, net.xp)
-
-    def _ties_broken_by_loss(self):
-        """Whether a tie of the validation score is decided by the validation loss.
-
-        Only with ``class_weight`` (which scikit-learn's MLP does not have, so its
-        early-stopping trajectory is kept everywhere else).
-        """
-        return (
-            self.validation_metric == "score"
-            and getattr(self, "class_weight", None) is not None
-        )

@@ -51,7 +51,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._utils import _warn
+from ._messages import _warn
 
 __all__ = ["Callback", "ProgressBar", "StopOnLoss"]
 

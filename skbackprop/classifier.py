@@ -12,10 +12,12 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from . import _docs, _xp
+from ._available import _available_if
 from ._base import BaseBackprop
+from ._checkpoint import _atomic
 from ._class_weight import ClassWeightMixin
 from ._compat import _fit_context
-from ._utils import _atomic, _available_if, _validate_with_hints
+from ._validation import _validate_with_hints
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
 

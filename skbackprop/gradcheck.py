@@ -8,7 +8,7 @@ from sklearn.base import clone
 
 from . import _xp
 from ._base import BaseBackprop
-from ._utils import _combine
+from ._fit_data import _combine
 
 __all__ = ["check_gradient"]
 

@@ -131,6 +131,25 @@ class Optimizer:
     #: Names of the state arrays (momentum, moment estimates).
     _state = ()
 
+    def _epoch_kernel_args(self):
+        """Return ``(rule, state, settings)`` for the compiled epoch.
+
+        The arguments ``optimizer``, ``state`` and ``settings`` of
+        :func:`skbackprop._kernels_epoch.run_epoch`, which updates ``state`` in
+        place; after it, :meth:`_epoch_kernel_done` takes the rest back. None
+        where the kernel has no such rule.
+        """
+        return None
+
+    def _epoch_kernel_done(self, state):
+        """Take back what the compiled epoch changed besides the state arrays.
+
+        Parameters
+        ----------
+        state : object
+            The ``state`` of :meth:`_epoch_kernel_args`, after the epoch.
+        """
+
     def _moved(self, move, to_numpy):
         """Return a copy whose state arrays are ``move(array)`` (see ``move_to``).
 
@@ -310,6 +329,11 @@ class SGD(Optimizer):
     def is_finite(self):  # noqa: D102
         return _all_finite(self.velocity)
 
+    def _epoch_kernel_args(self):
+        # The rate is constant within an epoch (the schedule moves between them).
+        settings = (self.learning_rate, self.momentum, self.nesterov)
+        return "sgd", self.velocity, settings
+
     def iteration_ends(self, time_step):  # noqa: D102
         if self.lr_schedule == "invscaling":
             try:
@@ -382,9 +406,7 @@ class Adam(Optimizer):
         self.t += 1
         b1, b2 = float(self.beta_1), float(self.beta_2)
         m, v = self.m, self.v
-        self.learning_rate = float(
-            self.learning_rate_init * np.sqrt(1 - b2**self.t) / (1 - b1**self.t)
-        )
+        self.learning_rate = self.learning_rate_at(self.t)
         fused = _fused(self)
         if fused is not None:  # the same arithmetic, compiled, in one pass
             fused.adam_update(
@@ -414,8 +436,39 @@ class Adam(Optimizer):
         step /= tmp
         params += step
 
+    def learning_rate_at(self, t):
+        """Return step ``t``'s step size, with scikit-learn's bias correction.
+
+        ``η_t = η √(1 - β2^t) / (1 - β1^t)``: the one place it is computed, for
+        :meth:`update` (numpy, fused or not, and other namespaces) and after a
+        compiled epoch (which computes it for each of its steps the same way).
+
+        Parameters
+        ----------
+        t : int
+            The step count, from 1.
+
+        Returns
+        -------
+        learning_rate : float
+        """
+        b1, b2 = float(self.beta_1), float(self.beta_2)
+        return float(self.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t))
+
     def is_finite(self):  # noqa: D102
         return _all_finite(self.m, self.v)
+
+    def _epoch_kernel_args(self):
+        # The kernel counts the steps in a 1-element array, updated in place.
+        steps = np.array([self.t], dtype=np.int64)
+        settings = (self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+        return "adam", (self.m, self.v, steps), settings
+
+    def _epoch_kernel_done(self, state):
+        t = int(state[2][0])
+        if t != self.t:  # after any step, the rate is the last step's
+            self.t = t
+            self.learning_rate = self.learning_rate_at(t)
 
 
 def minimize_lbfgs(fun, x0, *, max_iter, max_fun, tol, callback=None):

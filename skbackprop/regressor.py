@@ -7,9 +7,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
 from . import _docs, _xp
+from ._available import _available_if
 from ._base import BaseBackprop
+from ._checkpoint import _atomic
 from ._compat import _fit_context
-from ._utils import _atomic, _available_if, _validate_with_hints, _warn
+from ._messages import _warn
+from ._validation import _validate_with_hints
 from .losses import LOSSES, Loss, SquaredError, get_loss
 
 # A squared-error target whose scale (largest of its standard deviation and mean
