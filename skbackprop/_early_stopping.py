@@ -143,7 +143,8 @@ class EarlyStoppingState:
         )
 
     def _get(self, name, default=None):
-        return getattr(self.record, type(self).__dict__[name].name, default)
+        """Return field ``name``'s value, or ``default`` where the record has none."""
+        return getattr(self.record, getattr(type(self), name).name, default)
 
     # ------------------------------------------------------- fits and calls
     def start(self, stochastic=True):
