@@ -439,9 +439,12 @@ class Adam(Optimizer):
     def learning_rate_at(self, t):
         """Return step ``t``'s step size, with scikit-learn's bias correction.
 
-        ``η_t = η √(1 - β2^t) / (1 - β1^t)``: the one place it is computed, for
-        :meth:`update` (numpy, fused or not, and other namespaces) and after a
-        compiled epoch (which computes it for each of its steps the same way).
+        ``η_t = η √(1 - β2^t) / (1 - β1^t)``, in float64: the one place Python
+        computes it, for :meth:`update` (numpy, fused or not, and other
+        namespaces) and for the rate a compiled epoch leaves. The compiled epoch
+        kernel, which cannot call back into Python between its steps, computes
+        the same expression for each step (``skbackprop._kernels_epoch_jit``);
+        the equivalence tests hold the two to the same trajectory.
 
         Parameters
         ----------
