@@ -93,6 +93,7 @@ CHUNK_SECONDS = 0.05
 # SGD) stays one call.
 _MAX_CHUNK_WORK = 2e7
 
+
 def activation_code(act):
     """Kernel code of a built-in activation.
 

@@ -83,6 +83,9 @@ class SquaredError(_CanonicalLoss):
     def link(self, s):  # noqa: D102
         return s
 
+    def _onnx(self, g, s):
+        return s
+
     def value(self, y, p, sample_weight=None):  # noqa: D102
         diff = y - p
         if _namespace(diff) is np:
