@@ -439,6 +439,7 @@ def test_float64_graph_of_a_float32_model_clips_where_predict_does(name):
 
 
 @FEW_ITERATIONS
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN signals
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", sorted(ACTIVATIONS))
 def test_graph_keeps_a_nan_row_nan_as_the_network_does(name, dtype):
