@@ -16,12 +16,12 @@ An activation with trainable per-unit parameters (:class:`PReLU`) subclasses
 parameter vector, so optimizers update them and the gradient check covers them.
 
 **Built-ins.** Each built-in class holds every form it has: the numpy
-``forward``/``derivative``, the in-place ``_forward_into``/``_mul_derivative`` of
-the four the network runs in place, its :attr:`~Activation.kernel_code` (its
-branch in the compiled kernels), its ONNX nodes (``_onnx``) and the bound on its
-outputs (``_output_bound``). :data:`BUILTIN_ACTIVATIONS` lists them once; names,
-the kernels' tables, ONNX export and the trust given to built-ins are read from
-it (see the developer page of the documentation).
+``forward``/``derivative``, the in-place ``_forward_into``/``_mul_derivative``
+of the four the network runs in place, its ``kernel_code`` (its branch in the
+compiled kernels), its ONNX nodes (``_onnx``) and the bound on its outputs
+(``_output_bound``). ``BUILTIN_ACTIVATIONS`` lists them once; the names, the
+kernels' tables, ONNX export and the trust given to built-ins are read from it
+(see the developer page of the documentation).
 """
 
 import numpy as np
