@@ -37,6 +37,14 @@ class Activation(BaseEstimator):
     #: Name used in messages and in ``repr``; built-ins also accept it as a string.
     name = None
 
+    #: A built-in's branch in the compiled kernels (one number per built-in, fixed
+    #: once given), or None: no kernel form. Read only for the built-in classes
+    #: themselves (``activations.BUILTIN_ACTIVATIONS``), never for a subclass.
+    kernel_code = None
+
+    # Further names a built-in is known by ("sigmoid" for logistic).
+    _aliases = ()
+
     def forward(self, s):
         """Compute ``θ(s)`` elementwise.
 
@@ -84,6 +92,15 @@ class Activation(BaseEstimator):
         # activation); lets the network prove finite outputs without a forward
         # pass (see network.signal_bound).
         return None
+
+    def _kernel_alpha(self):
+        # The float parameter the kernels' branch reads (LeakyReLU's and ELU's
+        # alpha); 0.0 for an activation without one.
+        return 0.0
+
+    # A built-in also has ``_onnx(self, g, s, theta=None)``: θ(s) as ONNX nodes
+    # built with skbackprop.onnx.GraphBuilder ``g``, returning the output's name.
+    # (A user's activation gives the public ``onnx_nodes`` instead.)
 
 
 class ParametricActivation(Activation):

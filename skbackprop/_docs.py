@@ -1,14 +1,29 @@
 """Parameter and attribute documentation shared by both estimators' docstrings."""
 
-HIDDEN_PARAMS = """\
+import textwrap
+
+from .activations import BUILTIN_ACTIVATIONS
+
+# The built-ins' names, from the registry: ("identity", "logistic" or "sigmoid", ...).
+_NAMES = ", ".join(
+    " or ".join(f'"{name}"' for name in (cls.name, *cls._aliases))
+    for cls in BUILTIN_ACTIVATIONS
+)
+_ACTIVATION = textwrap.fill(
+    f"Hidden-layer activation θ: a name ({_NAMES}), an instance of a subclass of "
+    ":class:`skbackprop.activations.Activation` (your own included), or a list "
+    "with one of those per hidden layer.",
+    width=80,
+    initial_indent=" " * 8,
+    subsequent_indent=" " * 8,
+)
+
+HIDDEN_PARAMS = f"""\
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
         The ith element is the number of units in the ith hidden layer.
 
     activation : str, Activation or list of them, default="relu"
-        Hidden-layer activation θ: a name ("identity", "logistic" or "sigmoid",
-        "tanh", "relu", "leaky_relu", "elu", "gelu", "softplus", "prelu"), an
-        instance of a subclass of :class:`skbackprop.activations.Activation`
-        (your own included), or a list with one of those per hidden layer."""
+{_ACTIVATION}"""
 
 COMMON_PARAMS = """\
 solver : {"lbfgs", "sgd", "adam"}, default="adam"

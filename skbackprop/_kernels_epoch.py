@@ -29,8 +29,10 @@ count carry over from one call to the next. The scratch of one batch (signals,
 outputs, deltas, a transposed weight matrix) is sized by the layers that use it,
 so a wide input costs one batch of its rows, as on the numpy path.
 
-Built-in activations and losses only (see :func:`activation_code` and
-:func:`loss_code`); PReLU, user activations and user losses keep the numpy path.
+Built-in activations and losses with a ``kernel_code`` only (see
+:func:`activation_code` and :func:`loss_code`; the codes are the classes' own,
+listed once in ``activations.BUILTIN_ACTIVATIONS`` and ``losses.BUILTIN_LOSSES``);
+PReLU, Huber, quantile, user activations and user losses keep the numpy path.
 numba is optional: without it :data:`AVAILABLE` is False and :func:`run_epoch`
 raises ImportError.
 """
@@ -91,23 +93,6 @@ CHUNK_SECONDS = 0.05
 # SGD) stays one call.
 _MAX_CHUNK_WORK = 2e7
 
-_ACTIVATION_CODES = {
-    _act.Identity: IDENTITY,
-    _act.Logistic: LOGISTIC,
-    _act.Tanh: TANH,
-    _act.ReLU: RELU,
-    _act.LeakyReLU: LEAKY_RELU,
-    _act.ELU: ELU,
-    _act.Softplus: SOFTPLUS,
-    _act.GELU: GELU,
-}
-_LOSS_CODES = {
-    _losses.SquaredError: SQUARED_ERROR,
-    _losses.BinaryLogLoss: BINARY_LOG_LOSS,
-    _losses.SoftmaxLogLoss: SOFTMAX_LOG_LOSS,
-    _losses.PoissonLoss: POISSON,
-}
-
 
 def activation_code(act):
     """Kernel code of a built-in activation.
@@ -124,10 +109,11 @@ def activation_code(act):
         for PReLU, a user's activation or a subclass of a built-in (its methods
         may differ), which the kernel does not support.
     """
-    code = _ACTIVATION_CODES.get(type(act))
-    if code is None:
+    # The built-in classes' own codes (activations.BUILTIN_ACTIVATIONS), for
+    # exactly those classes: a subclass may override forward.
+    if not _act.is_builtin(act) or act.kernel_code is None:
         return None
-    return code, float(act.alpha) if code in (LEAKY_RELU, ELU) else 0.0
+    return act.kernel_code, act._kernel_alpha()
 
 
 def loss_code(loss):
@@ -142,7 +128,7 @@ def loss_code(loss):
     -------
     code : int or None
     """
-    return _LOSS_CODES.get(type(loss))
+    return loss.kernel_code if _losses.is_builtin(loss) else None
 
 
 def network_codes(net):

@@ -12,13 +12,28 @@ import math
 import numpy as np
 
 from . import activations as _act
+from . import losses as _losses
 from ._numba import AVAILABLE as AVAILABLE  # re-exported: numba can compile
 from ._numba import njit as _jit
 
+# The branches below, named by the code each built-in class holds (its
+# ``kernel_code``; the numbers are defined there, once). numba freezes these
+# globals into the compiled code and its cache tracks this file only, so a code,
+# once given, is never changed (tests/test_registry.py runs every branch).
 # Hidden activations θ.
-IDENTITY, LOGISTIC, TANH, RELU, LEAKY_RELU, ELU, SOFTPLUS, GELU = range(8)
+IDENTITY = _act.Identity.kernel_code
+LOGISTIC = _act.Logistic.kernel_code
+TANH = _act.Tanh.kernel_code
+RELU = _act.ReLU.kernel_code
+LEAKY_RELU = _act.LeakyReLU.kernel_code
+ELU = _act.ELU.kernel_code
+SOFTPLUS = _act.Softplus.kernel_code
+GELU = _act.GELU.kernel_code
 # Losses with their output activation (link).
-SQUARED_ERROR, BINARY_LOG_LOSS, SOFTMAX_LOG_LOSS, POISSON = range(4)
+SQUARED_ERROR = _losses.SquaredError.kernel_code
+BINARY_LOG_LOSS = _losses.BinaryLogLoss.kernel_code
+SOFTMAX_LOG_LOSS = _losses.SoftmaxLogLoss.kernel_code
+POISSON = _losses.PoissonLoss.kernel_code
 
 # GELU's constants, exactly the float64 values activations.py casts to the dtype.
 _SQRT_HALF = float(_act._SQRT_HALF)

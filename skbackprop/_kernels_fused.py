@@ -37,7 +37,7 @@ import math
 import numpy as np
 
 from ._numba import AVAILABLE, njit
-from .activations import Identity, Logistic, ReLU, Tanh
+from .activations import FAST_ACTIVATIONS, Identity, Logistic, ReLU, Tanh
 
 __all__ = [
     "AVAILABLE",
@@ -51,10 +51,25 @@ __all__ = [
     "softmax_forward",
 ]
 
-IDENTITY, LOGISTIC, TANH, RELU = 0, 1, 2, 3
+# The kernels' branches, named by the code each class holds (its kernel_code,
+# defined there once; never changed once given: numba's cache tracks this file).
+IDENTITY = Identity.kernel_code
+LOGISTIC = Logistic.kernel_code
+TANH = Tanh.kernel_code
+RELU = ReLU.kernel_code
 
-#: Activation code of each built-in activation class the kernels fuse.
-FUSED_CODES = {Identity: IDENTITY, Logistic: LOGISTIC, Tanh: TANH, ReLU: RELU}
+#: Activation code of each built-in activation class the kernels fuse: the
+#: built-ins with in-place forms (``activations.FAST_ACTIVATIONS``), whose
+#: ``_forward_into`` and ``_mul_derivative`` the kernels reproduce.
+FUSED_CODES = {cls: cls.kernel_code for cls in FAST_ACTIVATIONS}
+_BRANCHES = {IDENTITY, LOGISTIC, TANH, RELU}
+if not set(FUSED_CODES.values()) <= _BRANCHES:  # pragma: no cover
+    # A built-in given in-place forms needs its branches here too (or the
+    # kernels below would run another activation's).
+    raise ImportError(
+        "skbackprop._kernels_fused has branches for identity, logistic, tanh "
+        f"and ReLU only, not {sorted(c.__name__ for c in FAST_ACTIVATIONS)}"
+    )
 
 _NO_LAYERS = np.zeros(1, dtype=np.int64)  # coefficient bounds without layers
 _NO_NORMS = np.empty(0)  # their (empty) norms

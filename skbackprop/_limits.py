@@ -1,9 +1,16 @@
 """Signal limits: clipping extreme inputs, and proving that outputs stay finite.
 
-The prediction path clips inputs and signals at :func:`signal_limit`, so any finite
-input gives a finite output; :func:`signal_bound` proves from the weights alone
-(no forward pass) that the network computes finite outputs for given rows, which
-is how every fit ends cheaply with weights that predict finitely.
+**The rule for extreme inputs**, one for ``predict`` (``network.forward``) and the
+exported ONNX graph (``skbackprop.onnx``): the input and every layer's signal (the
+output layer's too, before its link) are clipped to ``[-L, L]``, a minimum then a
+maximum, with ``L`` = :func:`signal_limit` of the model's dtype (the graph uses
+:func:`graph_signal_limit`, the same ``L`` where its dtype holds it). NaN is not
+clipped: it stays NaN in its row (``predict`` refuses NaN inputs before that, in
+scikit-learn's validation; the graph cannot refuse, so a NaN row gives NaN).
+So any finite input gives a finite output. :func:`signal_bound` proves from the
+weights alone (no forward pass) that the network computes finite outputs for
+given rows, which is how every fit ends cheaply with weights that predict
+finitely.
 """
 
 import math
@@ -12,9 +19,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from . import _xp
-from .activations import BUILTIN_ACTIVATIONS
+from . import activations as _activations
 
-__all__ = ["clip_extreme", "signal_bound", "signal_limit"]
+__all__ = ["clip_extreme", "graph_signal_limit", "signal_bound", "signal_limit"]
 
 
 def signal_limit(dtype, xp=np):
@@ -26,6 +33,26 @@ def signal_limit(dtype, xp=np):
     comes near it.
     """
     return float(math.sqrt(float(np.finfo(_xp.numpy_dtype(dtype)).max)))
+
+
+def graph_signal_limit(model_dtype, graph_dtype):
+    """Where an exported graph clips: the model's :func:`signal_limit`, as predict.
+
+    The smaller of the model dtype's and the graph dtype's limits: a float32 model
+    in a float64 graph clips where ``predict`` does (about 1.8e19); a float64
+    model in a float32 graph at float32's limit, since its products beyond it
+    would overflow float32 (there the graph cannot follow ``predict``).
+
+    Parameters
+    ----------
+    model_dtype, graph_dtype : dtype
+        The fitted weights' dtype and the graph's float dtype.
+
+    Returns
+    -------
+    limit : float
+    """
+    return min(signal_limit(model_dtype), signal_limit(graph_dtype))
 
 
 def clip_extreme(X, limit):
@@ -95,10 +122,11 @@ def signal_bound(X, coefs, intercepts, activations, activation_params):
                 return np.inf
             worst = max(worst, s_max)
             if i < last:
-                # Only the built-ins themselves are trusted: a user's subclass
-                # may override forward and no longer obey the inherited bound.
+                # Only the built-ins themselves are trusted (the registry): a
+                # user's subclass may override forward and no longer obey the
+                # inherited bound.
                 act = activations[i]
-                if type(act) not in BUILTIN_ACTIVATIONS:
+                if not _activations.is_builtin(act):
                     return np.inf
                 theta = activation_params[i]
                 m = act._output_bound(s_max, None if theta is None else _xp.host(theta))

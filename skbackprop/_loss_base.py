@@ -74,11 +74,19 @@ class Loss(BaseEstimator):
     # scikit-learn's parameter validation).
     __module__ = "skbackprop.losses"
 
+    #: Name a built-in regressor loss is known by (``loss="huber"``); None otherwise.
+    name = None
+
     #: Name of the output activation, as in scikit-learn's ``out_activation_``.
     out_activation = "identity"
 
     #: Whether the loss needs the classifier's 0/1 target encoding.
     _for_classifier = False
+
+    #: A built-in's branch in the compiled kernels (one number per built-in, fixed
+    #: once given), or None: no kernel form. Read only for the built-in classes
+    #: themselves (``losses.BUILTIN_LOSSES``), never for a subclass.
+    kernel_code = None
 
     def link(self, s):
         """Apply the output activation to the last layer's signal (the identity).
@@ -95,6 +103,12 @@ class Loss(BaseEstimator):
         p : array of shape (n_samples, n_outputs)
             The outputs, in the dtype of ``s``.
         """
+        return s
+
+    def _onnx(self, g, s):
+        # link(s) as ONNX nodes (GraphBuilder g), returning the output's name: the
+        # identity here. Each built-in with another link writes its own; a user's
+        # loss with its own link gives the public ``onnx_nodes`` instead.
         return s
 
     def value(self, y, p, sample_weight=None):

@@ -1,38 +1,32 @@
-"""ONNX forms of the built-in activations and output layers, for :mod:`skbackprop.onnx`.
+"""The ONNX graph builder and the helpers the built-ins' ONNX forms share.
 
-Every formula is written with operators that onnxruntime implements for float32
-*and* float64 (``Exp``, ``Log``, ``Tanh``, ``Relu``, ``Softmax``, ``Where``, ``Less``,
-``Min``/``Max`` and arithmetic), mirroring the numpy code of
-:mod:`skbackprop.activations` step by step, so that one graph builder serves both
-dtypes. onnxruntime has no float64 kernels for ``Elu``, ``LeakyRelu``, ``PRelu``,
-``Softplus``, ``Gelu`` or ``Erf``, and its ``Sigmoid`` is an approximation (about
-1e-10 relative in float64, worse for tiny float32 outputs), so those are composed
-here. ``erf`` in float64 is Cephes' rational approximation (S. L. Moshier, the one
-behind ``scipy.special.ndtr``), accurate to a few units in the last place.
+Each built-in activation and loss writes its own nodes (its ``_onnx`` method, in
+:mod:`skbackprop.activations` and :mod:`skbackprop.losses`) with
+:class:`GraphBuilder` and the helpers here. Every formula is written with
+operators that onnxruntime implements for float32 *and* float64 (``Exp``,
+``Log``, ``Tanh``, ``Relu``, ``Softmax``, ``Where``, ``Less``, ``Min``/``Max``
+and arithmetic), mirroring the numpy code step by step, so that one graph
+builder serves both dtypes. onnxruntime has no float64 kernels for ``Elu``,
+``LeakyRelu``, ``PRelu``, ``Softplus``, ``Gelu`` or ``Erf``, and its
+``Sigmoid`` is an approximation (about 1e-10 relative in float64, worse for
+tiny float32 outputs), so those are composed here. ``erf`` in float64 is
+Cephes' rational approximation (S. L. Moshier, the one behind
+``scipy.special.ndtr``), accurate to a few units in the last place.
 
-This module imports only numpy at import time: the builder is handed skl2onnx's
-scope and container by :mod:`skbackprop.onnx`.
+This module imports numpy and onnx only: the builder is handed skl2onnx's scope
+and container by :mod:`skbackprop.onnx`.
 """
-
-import math
 
 import numpy as np
 from onnx import TensorProto
 
-from .activations import (
-    ELU,
-    GELU,
-    Identity,
-    LeakyReLU,
-    Logistic,
-    PReLU,
-    ReLU,
-    Softplus,
-    Tanh,
-)
-from .losses import _exp_cap
-
-__all__ = ["GraphBuilder", "BUILTIN_EMITTERS", "emit_output_activation"]
+__all__ = [
+    "GraphBuilder",
+    "erf",
+    "expm1_nonpositive",
+    "log1p_nonnegative",
+    "sigmoid",
+]
 
 _PROTO = {
     np.dtype(np.float32): TensorProto.FLOAT,
@@ -149,7 +143,7 @@ def sigmoid(g, s):
     return g.op("Reciprocal", g.op("Add", g.op("Exp", g.op("Neg", s)), 1.0))
 
 
-def _expm1_nonpositive(g, x):
+def expm1_nonpositive(g, x):
     """``expm1(x)`` for ``x <= 0`` with Kahan's trick, ``(u - 1)·x / log u``.
 
     ``exp(x) - 1`` alone loses the relative precision of small ``x``. Below -40,
@@ -162,7 +156,7 @@ def _expm1_nonpositive(g, x):
     return g.op("Where", g.op("Less", d, 0.0), r, x)  # u == 1: expm1(x) = x
 
 
-def _log1p_nonnegative(g, y):
+def log1p_nonnegative(g, y):
     """``log1p(y)`` for ``y >= 0`` with Kahan's trick, ``y·log u / (u - 1)``."""
     u = g.op("Add", y, 1.0)
     d = g.op("Sub", u, 1.0)
@@ -222,75 +216,3 @@ def erf(g, x):
     large = g.op("Sub", 1.0, erfc)
     large = g.op("Where", g.op("Less", x, 0.0), g.op("Neg", large), large)
     return g.op("Where", g.op("Greater", a, 1.0), large, small)
-
-
-# -------------------------------------------------------------- activations
-# Each emitter is f(g, s, activation, theta) -> name of θ(s); the numpy code of
-# skbackprop.activations, operation for operation.
-def _leaky_relu(g, s, act, theta):
-    return g.op("Where", g.op("Less", s, 0.0), g.op("Mul", s, float(act.alpha)), s)
-
-
-def _prelu(g, s, act, theta):
-    return g.op("Where", g.op("Less", s, 0.0), g.op("Mul", s, theta[0]), s)
-
-
-def _elu(g, s, act, theta):
-    neg = g.op("Mul", _expm1_nonpositive(g, g.op("Min", s, 0.0)), float(act.alpha))
-    return g.op("Where", g.op("Greater", s, 0.0), s, neg)
-
-
-def _gelu(g, s, act, theta):
-    cdf = g.op("Mul", g.op("Add", erf(g, g.op("Mul", s, math.sqrt(0.5))), 1.0), 0.5)
-    return g.op("Mul", s, cdf)
-
-
-def _softplus(g, s, act, theta):
-    # logaddexp(0, s) = max(s, 0) + log1p(exp(-|s|)), as numpy computes it.
-    tail = _log1p_nonnegative(g, g.op("Exp", g.op("Neg", g.op("Abs", s))))
-    return g.op("Add", g.op("Relu", s), tail)
-
-
-BUILTIN_EMITTERS = {
-    Identity: lambda g, s, act, theta: g.op("Identity", s),
-    Logistic: lambda g, s, act, theta: sigmoid(g, s),
-    Tanh: lambda g, s, act, theta: g.op("Tanh", s),
-    ReLU: lambda g, s, act, theta: g.op("Relu", s),
-    LeakyReLU: _leaky_relu,
-    PReLU: _prelu,
-    ELU: _elu,
-    GELU: _gelu,
-    Softplus: _softplus,
-}
-
-
-def emit_output_activation(g, s, name):
-    """Return ``link(s)`` for the output activation ``name`` (``out_activation_``).
-
-    Parameters
-    ----------
-    g : GraphBuilder
-        The graph.
-    s : str
-        The output layer's signal.
-    name : str
-        ``"identity"``, ``"exp"``, ``"logistic"`` or ``"softmax"``.
-
-    Returns
-    -------
-    name : str
-        The output layer's output.
-    """
-    if name == "identity":
-        return s
-    if name == "exp":  # capped where exp would overflow, as PoissonLoss.link does
-        return g.op("Exp", g.op("Min", s, float(_exp_cap(g.dtype))))
-    if name == "logistic":
-        return sigmoid(g, s)
-    if name == "softmax":
-        return g.op("Softmax", s, axis=1)
-    raise NotImplementedError(
-        f"The output activation {name!r} (out_activation_) has no ONNX form in "
-        "skbackprop.onnx, which knows 'identity', 'exp', 'logistic' and 'softmax'. "
-        "Add it to skbackprop/_onnx_ops.py:emit_output_activation."
-    )

@@ -14,6 +14,14 @@ scikit-learn's conventions: constructor arguments are stored unchanged, which ma
 An activation with trainable per-unit parameters (:class:`PReLU`) subclasses
 :class:`ParametricActivation`; the network keeps those parameters in its flat
 parameter vector, so optimizers update them and the gradient check covers them.
+
+**Built-ins.** Each built-in class holds every form it has: the numpy
+``forward``/``derivative``, the in-place ``_forward_into``/``_mul_derivative``
+of the four the network runs in place, its ``kernel_code`` (its branch in the
+compiled kernels), its ONNX nodes (``_onnx``) and the bound on its outputs
+(``_output_bound``). ``BUILTIN_ACTIVATIONS`` lists them once; the names, the
+kernels' tables, ONNX export and the trust given to built-ins are read from it
+(see the developer page of the documentation).
 """
 
 import numpy as np
@@ -59,6 +67,7 @@ class Identity(Activation):
     """Identity, ``θ(s) = s``; ``θ'(s) = 1``."""
 
     name = "identity"
+    kernel_code = 0
 
     def forward(self, s):  # noqa: D102
         return _xp.copy(s, _namespace(s))
@@ -80,6 +89,9 @@ class Identity(Activation):
     def _output_bound(self, s_max, theta=None):
         return s_max
 
+    def _onnx(self, g, s, theta=None):
+        return g.op("Identity", s)
+
 
 class Logistic(Activation):
     """Logistic sigmoid, ``θ(s) = 1 / (1 + e^{-s})``; ``θ'(s) = o (1 - o)``.
@@ -88,6 +100,8 @@ class Logistic(Activation):
     """
 
     name = "logistic"
+    kernel_code = 1
+    _aliases = ("sigmoid",)
 
     def forward(self, s):  # noqa: D102
         return _xp.expit(s, _namespace(s))
@@ -110,11 +124,15 @@ class Logistic(Activation):
     def _output_bound(self, s_max, theta=None):
         return 1.0
 
+    def _onnx(self, g, s, theta=None):
+        return _onnx_ops().sigmoid(g, s)
+
 
 class Tanh(Activation):
     """Hyperbolic tangent, ``θ(s) = tanh(s)``; ``θ'(s) = 1 - o²`` (the lecture's)."""
 
     name = "tanh"
+    kernel_code = 2
 
     def forward(self, s):  # noqa: D102
         return _namespace(s).tanh(s)
@@ -136,11 +154,15 @@ class Tanh(Activation):
     def _output_bound(self, s_max, theta=None):
         return 1.0
 
+    def _onnx(self, g, s, theta=None):
+        return g.op("Tanh", s)
+
 
 class ReLU(Activation):
     """Rectified linear unit, ``θ(s) = max(0, s)``; ``θ'(s) = 1[s > 0]``."""
 
     name = "relu"
+    kernel_code = 3
 
     def forward(self, s):  # noqa: D102
         xp = _namespace(s)
@@ -170,6 +192,9 @@ class ReLU(Activation):
     def _output_bound(self, s_max, theta=None):
         return s_max
 
+    def _onnx(self, g, s, theta=None):
+        return g.op("Relu", s)
+
 
 class LeakyReLU(Activation):
     """Leaky ReLU, ``θ(s) = s`` if ``s >= 0`` else ``alpha·s``.
@@ -181,6 +206,7 @@ class LeakyReLU(Activation):
     """
 
     name = "leaky_relu"
+    kernel_code = 4
 
     def __init__(self, alpha=0.01):
         self.alpha = alpha
@@ -198,6 +224,12 @@ class LeakyReLU(Activation):
     def _output_bound(self, s_max, theta=None):
         return max(1.0, abs(self.alpha)) * s_max
 
+    def _kernel_alpha(self):
+        return float(self.alpha)
+
+    def _onnx(self, g, s, theta=None):
+        return g.op("Where", g.op("Less", s, 0.0), g.op("Mul", s, float(self.alpha)), s)
+
 
 class ELU(Activation):
     """Exponential linear unit, ``θ(s) = s`` if ``s > 0`` else ``alpha·(e^s - 1)``.
@@ -209,6 +241,7 @@ class ELU(Activation):
     """
 
     name = "elu"
+    kernel_code = 5
 
     def __init__(self, alpha=1.0):
         self.alpha = alpha
@@ -231,6 +264,15 @@ class ELU(Activation):
     def _output_bound(self, s_max, theta=None):
         return max(s_max, abs(self.alpha))
 
+    def _kernel_alpha(self):
+        return float(self.alpha)
+
+    def _onnx(self, g, s, theta=None):
+        # expm1 on min(s, 0), as forward computes it.
+        neg = _onnx_ops().expm1_nonpositive(g, g.op("Min", s, 0.0))
+        neg = g.op("Mul", neg, float(self.alpha))
+        return g.op("Where", g.op("Greater", s, 0.0), s, neg)
+
 
 _SQRT_HALF = np.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / np.sqrt(2.0 * np.pi)
@@ -243,6 +285,7 @@ class GELU(Activation):
     """
 
     name = "gelu"
+    kernel_code = 7
 
     def forward(self, s):  # noqa: D102
         return s * self._cdf(s, _namespace(s))
@@ -264,11 +307,16 @@ class GELU(Activation):
     def _output_bound(self, s_max, theta=None):
         return s_max  # |s·Φ(s)| <= |s|
 
+    def _onnx(self, g, s, theta=None):
+        erf = _onnx_ops().erf(g, g.op("Mul", s, float(_SQRT_HALF)))
+        return g.op("Mul", s, g.op("Mul", g.op("Add", erf, 1.0), 0.5))
+
 
 class Softplus(Activation):
     """Softplus, ``θ(s) = ln(1 + e^s)`` via ``logaddexp``; ``θ'(s) = σ(s)``."""
 
     name = "softplus"
+    kernel_code = 6
 
     def forward(self, s):  # noqa: D102
         xp = _namespace(s)
@@ -281,6 +329,11 @@ class Softplus(Activation):
 
     def _output_bound(self, s_max, theta=None):
         return s_max + np.log(2.0)  # ln(1 + e^s) <= max(s, 0) + ln 2
+
+    def _onnx(self, g, s, theta=None):
+        # logaddexp(0, s) = max(s, 0) + log1p(exp(-|s|)), as numpy computes it.
+        tail = g.op("Exp", g.op("Neg", g.op("Abs", s)))
+        return g.op("Add", g.op("Relu", s), _onnx_ops().log1p_nonnegative(g, tail))
 
 
 class PReLU(ParametricActivation):
@@ -321,27 +374,52 @@ class PReLU(ParametricActivation):
     def _output_bound(self, s_max, theta=None):
         return max(1.0, float(np.abs(theta).max(initial=0.0))) * s_max
 
+    def _onnx(self, g, s, theta=None):
+        return g.op("Where", g.op("Less", s, 0.0), g.op("Mul", s, theta[0]), s)
 
-# Built-ins with in-place fast paths (_forward_into, _mul_derivative) the network
-# uses for exactly these classes; everything else goes through forward/derivative.
-FAST_ACTIVATIONS = frozenset({Identity, Logistic, Tanh, ReLU})
 
+def _onnx_ops():
+    # The ONNX helpers (erf, sigmoid, ...) import onnx: loaded only when exporting.
+    from . import _onnx_ops
+
+    return _onnx_ops
+
+
+#: The registry: every built-in activation class, once. Names (:data:`ACTIVATIONS`),
+#: the kernels' codes, ONNX export and the trust given to built-ins are read from
+#: it. A new built-in is a class above plus its entry here (see the developer page).
+BUILTIN_ACTIVATIONS = (
+    Identity,
+    Logistic,
+    Tanh,
+    ReLU,
+    LeakyReLU,
+    ELU,
+    GELU,
+    Softplus,
+    PReLU,
+)
+
+#: Built-ins with in-place forms (``_forward_into``, ``_mul_derivative``), which
+#: the network and the fused kernels run for exactly these classes; everything
+#: else goes through forward/derivative.
+FAST_ACTIVATIONS = frozenset(
+    cls for cls in BUILTIN_ACTIVATIONS if "_forward_into" in vars(cls)
+)
+
+#: Name (and alias) → built-in class.
 ACTIVATIONS = {
-    "identity": Identity,
-    "logistic": Logistic,
-    "sigmoid": Logistic,
-    "tanh": Tanh,
-    "relu": ReLU,
-    "leaky_relu": LeakyReLU,
-    "elu": ELU,
-    "gelu": GELU,
-    "softplus": Softplus,
-    "prelu": PReLU,
+    name: cls for cls in BUILTIN_ACTIVATIONS for name in (cls.name, *cls._aliases)
 }
 
 
-# Every built-in class: their _output_bound is trusted (not a subclass's).
-BUILTIN_ACTIVATIONS = frozenset(ACTIVATIONS.values())
+def is_builtin(act):
+    """Whether ``act`` is an instance of a built-in class itself (not a subclass).
+
+    Only the built-ins are trusted: their kernel forms, ONNX nodes and output
+    bound describe exactly their ``forward``; a user's subclass may override it.
+    """
+    return type(act) in BUILTIN_ACTIVATIONS
 
 
 def get_activation(activation):

@@ -64,10 +64,12 @@ from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from . import _xp
-from ._onnx_ops import BUILTIN_EMITTERS, GraphBuilder, emit_output_activation
+from . import activations as _activations
+from . import losses as _losses
+from ._limits import graph_signal_limit
+from ._onnx_ops import GraphBuilder
 from .activations import ParametricActivation
 from .classifier import BackpropClassifier
-from .network import signal_limit
 from .regressor import BackpropRegressor
 
 __all__ = ["GraphBuilder", "to_onnx"]
@@ -107,23 +109,25 @@ def _activation_emitter(act):
             return _checked(hook(g, s) if theta is None else hook(g, s, theta), act)
 
         return emit
-    emitter = BUILTIN_EMITTERS.get(type(act))
-    if emitter is None:
-        params = "g, s, theta" if isinstance(act, ParametricActivation) else "g, s"
-        raise NotImplementedError(
-            f"Cannot export the activation {type(act).__name__} to ONNX: "
-            "skbackprop.onnx knows the ONNX form of the built-in activations "
-            f"({', '.join(sorted(c.__name__ for c in BUILTIN_EMITTERS))}) only. "
-            f"Give {type(act).__name__} a method {_HOOK}(self, {params}) that builds "
-            "θ(s) with the skbackprop.onnx.GraphBuilder g (e.g. return g.op('Div', "
-            "s, g.op('Add', g.op('Abs', s), 1.0)) for softsign) and returns the "
-            "name of its output; see the ONNX page of skbackprop's documentation."
-        )
-    return emitter
+    # A built-in class itself writes its own nodes; a subclass may override
+    # forward, so it needs its own hook.
+    if _activations.is_builtin(act):
+        return lambda g, s, act, theta: act._onnx(g, s, theta)
+    names = sorted(c.__name__ for c in _activations.BUILTIN_ACTIVATIONS)
+    params = "g, s, theta" if isinstance(act, ParametricActivation) else "g, s"
+    raise NotImplementedError(
+        f"Cannot export the activation {type(act).__name__} to ONNX: "
+        "skbackprop.onnx knows the ONNX form of the built-in activations "
+        f"({', '.join(names)}) only. "
+        f"Give {type(act).__name__} a method {_HOOK}(self, {params}) that builds "
+        "θ(s) with the skbackprop.onnx.GraphBuilder g (e.g. return g.op('Div', "
+        "s, g.op('Add', g.op('Abs', s), 1.0)) for softsign) and returns the "
+        "name of its output; see the ONNX page of skbackprop's documentation."
+    )
 
 
 def _output_link(g, est, s):
-    """Write the output activation: a loss's hook, else keyed on ``out_activation_``.
+    """Write the output activation: a loss's hook, else the built-in's own nodes.
 
     A user's loss without the hook is keyed on its ``out_activation`` only where
     it keeps the ``link`` of the skbackprop class it derives from (the identity
@@ -134,9 +138,13 @@ def _output_link(g, est, s):
     hook = getattr(loss, _HOOK, None)
     if callable(hook):
         return _checked(hook(g, s), loss)
+    if _losses.is_builtin(loss):
+        return loss._onnx(g, s)
+    # A user's loss keeping the link of the skbackprop class it derives from
+    # (Loss's identity, say) is written as that class writes it.
     base = next(c for c in type(loss).__mro__ if c.__module__.startswith("skbackprop."))
     if type(loss).link is base.link and loss.out_activation == base.out_activation:
-        return emit_output_activation(g, s, est.out_activation_)
+        return base._onnx(loss, g, s)
     raise NotImplementedError(
         f"Cannot export the output activation of the loss {type(loss).__name__} "
         f"(out_activation={loss.out_activation!r}) to ONNX: it defines its own link. "
@@ -156,15 +164,12 @@ def _checked(out, obj):
     return out
 
 
-def _clip(g, a):
-    """Return ``a`` clipped at the graph dtype's signal limit, as ``predict`` clips.
+def _clip(g, a, limit):
+    """Return ``a`` clipped to ``[-limit, limit]`` (``Min`` then ``Max``), as predict.
 
-    ``predict`` clips its input and every layer's signal at
-    ``sqrt(finfo(dtype).max)`` (:func:`skbackprop.network.signal_limit`) with a
-    minimum then a maximum; the graph does the same, so the two agree for any
-    finite input, however large.
+    ``limit`` is :func:`skbackprop._limits.graph_signal_limit`: predict's limit
+    (the model dtype's), where the graph's dtype can hold it.
     """
-    limit = signal_limit(g.dtype)
     return g.op("Max", g.op("Min", a, limit), -limit)
 
 
@@ -173,13 +178,14 @@ def _output_signal(g, est, x):
 
     The input and each signal are clipped as in ``predict`` (:func:`_clip`).
     """
+    limit = graph_signal_limit(est.coefs_[0].dtype, g.dtype)
     coefs = [_xp.to_numpy(c) for c in est.coefs_]
     intercepts = [_xp.to_numpy(b) for b in est.intercepts_]
     params = [None if t is None else _xp.to_numpy(t) for t in est.activation_params_]
     emitters = [_activation_emitter(act) for act in est.activations_]
-    o = _clip(g, x)
+    o = _clip(g, x, limit)
     for i, (W, b) in enumerate(zip(coefs, intercepts, strict=True)):
-        s = _clip(g, g.op("Add", g.op("MatMul", o, W), b))
+        s = _clip(g, g.op("Add", g.op("MatMul", o, W), b), limit)
         if i == len(coefs) - 1:
             return s
         theta = None if params[i] is None else params[i].astype(g.dtype)

@@ -424,6 +424,41 @@ def test_graph_clips_extreme_inputs_and_signals_as_predict_does(name, dtype):
     assert_array_equal(label, clf.predict(rows))
 
 
+@FEW_ITERATIONS
+@pytest.mark.parametrize("name", ["relu", "tanh", "gelu"])
+def test_float64_graph_of_a_float32_model_clips_where_predict_does(name):
+    # predict clips at the model dtype's limit (1.8e19 for float32), so a float64
+    # graph of a float32 model must too, not at float64's 1.3e154.
+    values = np.array(EXTREMES[np.float32][:-1] + [1e300, -1e300])
+    rows = np.column_stack([values, -values, np.roll(values, 1), values * 0 + 0.5])
+    reg = BackpropRegressor(hidden_layer_sizes=(5, 3), activation=name)
+    reg = fit(reg, np.column_stack([Y_REG, X[:, 0]]), np.float32)
+    expected = reg.predict(rows)
+    (out,) = run(skonnx.to_onnx(reg, dtype=np.float64), rows)
+    assert_allclose(out, expected, rtol=1e-5, atol=1e-5)
+
+
+@FEW_ITERATIONS
+@pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN signals
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_graph_keeps_a_nan_row_nan_as_the_network_does(name, dtype):
+    # predict refuses NaN inputs (scikit-learn's validation); the graph cannot
+    # refuse, so it follows the network's rule: NaN is not clipped, its row
+    # gives NaN, the other rows are untouched.
+    rows = np.array([[np.nan, 1.0, 0.0, 2.0], [1e30, -1e30, 0.5, 0.0], [0.1] * 4])
+    rows = rows.astype(dtype)
+    clf = fit(
+        BackpropClassifier(hidden_layer_sizes=(4,), activation=name), Y_MULTI, dtype
+    )
+    with pytest.raises(ValueError, match="NaN"):
+        clf.predict_proba(rows)
+    _, proba = run(skonnx.to_onnx(clf, dtype=dtype, options={"zipmap": False}), rows)
+    expected = np.maximum(clf._forward(rows), np.finfo(dtype).tiny)
+    assert np.isnan(proba[0]).all() and np.isnan(expected[0]).all()
+    assert_allclose(proba[1:], expected[1:], **TOL[dtype])
+
+
 @pytest.mark.parametrize("est", [BackpropRegressor(), BackpropClassifier()])
 @pytest.mark.parametrize("how", ["skl2onnx", "sample rows", "pipeline"])
 def test_exporting_an_unfitted_model_raises_not_fitted_error(est, how):
