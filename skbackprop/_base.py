@@ -36,7 +36,7 @@ from ._training import TrainingMixin
 from ._validation import _validate_with_hints
 from .activations import ACTIVATIONS, Activation
 from .exceptions import UnavailableMethodError
-from .losses import BUILTIN_LOSSES
+from .losses import is_builtin as is_builtin_loss
 from .network import Network, clip_extreme, forward, signal_limit
 
 
@@ -125,7 +125,7 @@ class BaseBackprop(
         user assigned or edited since the last call is what trains.
         """
         loss = self._loss
-        if type(loss) not in BUILTIN_LOSSES:
+        if not is_builtin_loss(loss):
             # A user's loss is watched for NaN or inf on finite outputs, so that
             # its fault is not reported as a divergence (TrainingMixin).
             loss = _CheckedLoss(loss)

@@ -14,12 +14,9 @@ import numpy as np
 
 from . import _xp
 from ._messages import _same_kind
-from .activations import (
-    BUILTIN_ACTIVATIONS,
-    FAST_ACTIVATIONS,
-    ParametricActivation,
-)
-from .losses import BUILTIN_LOSSES
+from .activations import FAST_ACTIVATIONS, ParametricActivation
+from .activations import is_builtin as is_builtin_activation
+from .losses import is_builtin as is_builtin_loss
 
 
 def _check_activation_contract(act):
@@ -71,7 +68,7 @@ def _check_in_namespace(act, xp, device):
     namespace; one written with numpy functions would fail mid-fit with a bare
     error (or return numpy arrays). This says what is wrong and how to fix it.
     """
-    if type(act) in BUILTIN_ACTIVATIONS:
+    if is_builtin_activation(act):
         return
     name = type(act).__name__
     s = xp.reshape(xp.linspace(-4, 4, 12, dtype=xp.float64, device=device), (3, 4))
@@ -149,7 +146,7 @@ def _check_loss_contract(loss):
     error, so the error names the class and the method. The built-in losses
     (``BUILTIN_LOSSES``) are not probed.
     """
-    if type(loss) in BUILTIN_LOSSES:
+    if is_builtin_loss(loss):
         return
     for dtype in (np.float64, np.float32):
         for shape in _LOSS_PROBE_SHAPES:
@@ -236,7 +233,7 @@ def _check_loss_in_namespace(loss, xp, device):
     namespace; one written with numpy functions would fail mid-fit with a bare
     error (or return numpy arrays). This says what is wrong and how to fix it.
     """
-    if type(loss) in BUILTIN_LOSSES:
+    if is_builtin_loss(loss):
         return
     name = type(loss).__name__
     problem = None

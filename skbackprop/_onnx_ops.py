@@ -49,21 +49,29 @@ class GraphBuilder:
         Receives the nodes and initializers.
     dtype : numpy dtype
         Float dtype of the graph (float32 or float64).
+    model_dtype : numpy dtype, default=None
+        Float dtype of the fitted weights (``predict`` computes in it); None: the
+        graph's.
 
     Attributes
     ----------
     dtype : numpy.dtype
         Float dtype of the graph: ``np.float32`` or ``np.float64``. Constants
         given as Python or numpy numbers are stored in it.
+    model_dtype : numpy.dtype
+        Float dtype of the fitted weights. A limit that depends on the dtype (the
+        signal clip, an ``exp`` cap) is the narrower of the two dtypes', so that
+        the graph gives what ``predict`` gives wherever its dtype can hold it.
     """
 
     # Documented and used as skbackprop.onnx.GraphBuilder.
     __module__ = "skbackprop.onnx"
 
-    def __init__(self, scope, container, dtype):
+    def __init__(self, scope, container, dtype, model_dtype=None):
         self._scope = scope
         self._container = container
         self.dtype = np.dtype(dtype)
+        self.model_dtype = self.dtype if model_dtype is None else np.dtype(model_dtype)
         self._consts = {}
 
     def const(self, value, dtype=None):

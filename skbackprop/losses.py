@@ -111,7 +111,9 @@ class PoissonLoss(_CanonicalLoss):
         return np.exp(s, out=s)
 
     def _onnx(self, g, s):
-        return g.op("Exp", g.op("Min", s, float(_exp_cap(g.dtype))))
+        # predict caps at its own dtype's log(max): the narrower dtype's cap.
+        cap = min(_exp_cap(g.dtype), _exp_cap(g.model_dtype))
+        return g.op("Exp", g.op("Min", s, float(cap)))
 
     def value(self, y, p, sample_weight=None):  # noqa: D102
         xp = _namespace(p)

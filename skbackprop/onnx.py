@@ -178,7 +178,7 @@ def _output_signal(g, est, x):
 
     The input and each signal are clipped as in ``predict`` (:func:`_clip`).
     """
-    limit = graph_signal_limit(est.coefs_[0].dtype, g.dtype)
+    limit = graph_signal_limit(g.model_dtype, g.dtype)
     coefs = [_xp.to_numpy(c) for c in est.coefs_]
     intercepts = [_xp.to_numpy(b) for b in est.intercepts_]
     params = [None if t is None else _xp.to_numpy(t) for t in est.activation_params_]
@@ -255,9 +255,15 @@ def _regressor_shapes(operator):
 
 
 # ---------------------------------------------------------------- converters
+def _graph_builder(scope, operator, container, est):
+    graph_dtype = _graph_dtype(operator.inputs[0])
+    model_dtype = _xp.to_numpy(est.coefs_[0]).dtype
+    return GraphBuilder(scope, container, graph_dtype, model_dtype)
+
+
 def _convert_regressor(scope, operator, container):
     est = operator.raw_operator
-    g = GraphBuilder(scope, container, _graph_dtype(operator.inputs[0]))
+    g = _graph_builder(scope, operator, container, est)
     s = _output_signal(g, est, _input(g, operator.inputs[0]))
     out = _output_link(g, est, s)
     container.add_node("Identity", out, operator.outputs[0].full_name)
@@ -265,7 +271,7 @@ def _convert_regressor(scope, operator, container):
 
 def _convert_classifier(scope, operator, container):
     est = operator.raw_operator
-    g = GraphBuilder(scope, container, _graph_dtype(operator.inputs[0]))
+    g = _graph_builder(scope, operator, container, est)
     s = _output_signal(g, est, _input(g, operator.inputs[0]))
     p = _output_link(g, est, s)
     multilabel = _is_multilabel(est)
