@@ -171,11 +171,9 @@ class ReLU(Activation):
         return xp.clip(s, min=0.0)
 
     def derivative(self, s, o):  # noqa: D102
-        # o > 0 exactly where s > 0, so the output suffices.
-        xp = _namespace(o)
-        if xp is np:
-            return (o > 0).astype(o.dtype)
-        return xp.astype(o > 0, o.dtype)
+        # sign(o) is 1[s > 0] (o >= 0), and NaN at a NaN signal as in the
+        # in-place and compiled forms: a NaN must not look like a dead unit.
+        return _namespace(o).sign(o)
 
     def _needs_signal(self):
         return False

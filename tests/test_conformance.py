@@ -56,7 +56,7 @@ the epoch kernel sums in another order (1e-10 / 2e-5), and an ONNX graph with
 float32 on either side agrees to float32's rounding (1e-5; 1e-10 for float64).
 Where a backend differs from the reference on purpose, the comment at the check
 says why and the test asserts that documented rule instead (see
-``_NAN_KEEPING_FAST_FORMS`` and ``_onnx_reference``).
+``_onnx_reference``).
 
 Extreme inputs per backend, as each one meets them:
 
@@ -92,7 +92,7 @@ from skbackprop import _kernels_fused as fused
 from skbackprop import activations as activations_module
 from skbackprop import losses as losses_module
 from skbackprop._config import config_context
-from skbackprop.activations import ParametricActivation, ReLU
+from skbackprop.activations import ParametricActivation
 from skbackprop.losses import SoftmaxLogLoss
 from skbackprop.network import _CANONICAL, Network, clip_extreme, forward, signal_limit
 from skbackprop.optimizers import Adam
@@ -131,12 +131,6 @@ RTOL = {np.float64: 1e-12, np.float32: 1e-5}
 ATOL = {np.float64: 1e-300, np.float32: 1e-30}  # below: underflow noise
 EXTREME_VALUES = (0.0, 1e3, -1e3, 1e30, -1e30, 1e300, -1e300, np.nan)
 
-# ReLU's fast forms (numpy's _mul_derivative, the fused and the epoch kernels)
-# multiply by sign(o), which keeps a NaN signal's NaN in the gradient, where
-# ReLU.derivative's indicator o > 0 gives 0 (NaN > 0 is False). Keeping the NaN
-# is the better behaviour (a NaN signal must not look like a dead unit), and it
-# is documented in _kernels_fused; those forms are held to it.
-_NAN_KEEPING_FAST_FORMS = frozenset({ReLU})
 
 
 def _cases(classes, *axes, backend):
@@ -212,12 +206,9 @@ def _reference_activation(act, s, theta=()):
 
 
 def _fast_product_reference(cls, g, s, d):
-    """``g ⊙ θ'`` as the fast forms must give it (see _NAN_KEEPING_FAST_FORMS)."""
+    """``g ⊙ θ'`` as the fast forms must give it (the reference's product)."""
     with np.errstate(all="ignore"):
-        ref = g * d
-    if cls in _NAN_KEEPING_FAST_FORMS:
-        ref[np.isnan(s)] = np.nan
-    return ref
+        return g * d
 
 
 def _targets(loss, shape, dtype, seed=2):
