@@ -259,6 +259,8 @@ class _Output:
     def delta(self, Y, P, sample_weight, sw_sum):
         """``δ^(L) = ∂ℓ/∂s^(L)``, weighted and averaged over the batch."""
         D = self.loss.output_delta(Y, P, out=self.D)
+        if sample_weight is None and sw_sum == 1:
+            return D  # per-example SGD: nothing to weigh, and D / 1 is D
         return self.ops.weigh_rows(D, sample_weight, sw_sum)
 
 
@@ -376,10 +378,8 @@ class NumpyOps:
         np.add.reduce(D, axis=0, out=dst)
 
     @staticmethod
-    def weights(sample_weight, n):
-        """``(sample_weight, Σw)``; Σw as a Python float."""
-        if sample_weight is None:
-            return None, n
+    def weights(sample_weight):
+        """Return ``(sample_weight, Σw)``, Σw as a Python float."""
         return sample_weight, float(sample_weight.sum())
 
     @staticmethod
@@ -387,7 +387,7 @@ class NumpyOps:
         """``D · w / Σw`` in place, row by row."""
         if sample_weight is not None:
             D *= sample_weight[:, np.newaxis]
-        if sw_sum != 1:  # per-example SGD divides by 1: skip
+        if sw_sum != 1:  # D / 1 is D: skip the pass
             D /= sw_sum
         return D
 
@@ -448,9 +448,7 @@ class ArrayAPIOps:
         else:
             native.sum(D, axis=0, out=dst)
 
-    def weights(self, sample_weight, n):
-        if sample_weight is None:
-            return None, n
+    def weights(self, sample_weight):
         # Other namespaces do not promote mixed dtypes: cast once.
         sample_weight = self.xp.astype(sample_weight, self.dtype, copy=False)
         return sample_weight, self.xp.sum(sample_weight)

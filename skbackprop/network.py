@@ -1,28 +1,44 @@
 """The backprop core: the lecture's forward pass, δ recursion and ``G = δ oᵀ``, batched.
 
-Notation (lecture → code), one row per sample:
+Notation (lecture → code), one row per sample; layer ``l`` is the
+:class:`~skbackprop._layers.Dense` ``net.layers[l-1]``:
 
 * ``o^(0) = x``                      → ``O[0] = X``
-* ``s^(l) = W^(l) o^(l-1)``          → ``S[l] = O[l-1] @ coefs[l-1] + intercepts[l-1]``
-* ``o^(l) = θ(s^(l))``               → ``O[l] = activations[l-1].forward(S[l])``
-* ``δ^(L) = ∂ℓ/∂s^(L)``              → ``D = loss.output_delta(Y, O[L]) · w / Σw``
-* ``δ^(l) = W^(l+1)ᵀ δ^(l+1) ⊙ θ'``  → ``D = (D @ coefs[l].T) * θ'(S[l], O[l])``
-* ``G^(l) = δ^(l) o^(l-1)ᵀ``         → ``grad coefs[l-1] = O[l-1].T @ D``,
-  ``grad intercepts[l-1] = D.sum(0)``
+* ``s^(l) = W^(l) o^(l-1)``          → ``Dense.forward``:
+  ``s = o_in @ coef + intercept``
+  (``coef = coefs[l-1]``, ``intercept = intercepts[l-1]``)
+* ``o^(l) = θ(s^(l))``               → ``Dense.forward``: ``o = step.forward(s, b)``,
+  ``θ = activations[l-1]`` (the output layer's: ``loss.link``)
+* ``δ^(L) = ∂ℓ/∂s^(L)``              → ``_Output.delta``:
+  ``loss.output_delta(Y, O[L]) · w / Σw``, the base case in
+  :meth:`Network.loss_gradient`
+* ``δ^(l) = W^(l+1)ᵀ δ^(l+1) ⊙ θ'``  → ``Dense.backward`` of layer ``l+1`` returns
+  ``e = δ @ coef.T``; layer ``l``'s ``Dense.backward`` takes ``δ = e ⊙ θ'(s, o)``
+* ``G^(l) = δ^(l) o^(l-1)ᵀ``         → ``Dense.backward``: ``grad_coef = o_in.T @ δ``,
+  ``grad_intercept = δ.sum(0)``
+
+:meth:`Network.forward` and :meth:`Network.loss_gradient` are loops over the
+layers, bottom to top and back.
 
 The lecture's ``W^(l)`` of shape ``[d^(l), d^(l-1)+1]`` with the bias in column 0 is
 ``coefs[l-1] = W^(l)[:, 1:].T`` and ``intercepts[l-1] = W^(l)[:, 0]``.
 
 All trainable parameters live in one flat vector :attr:`Network.params` (coefficients
 of every layer first, then intercepts, then activation parameters such as PReLU
-slopes); ``coefs``, ``intercepts`` and ``activation_params`` are views into it, and
-:attr:`Network.grad` has the same layout. An optimizer therefore updates everything
-in a few vectorized operations.
+slopes, then any other layer kind's parameters); ``coefs``, ``intercepts`` and
+``activation_params`` are views into it, and :attr:`Network.grad` has the same
+layout. An optimizer therefore updates everything in a few vectorized operations.
 
 Arrays of any array-API namespace (PyTorch, CuPy, array-api-strict) run through
-the same code: the namespace ``xp`` comes from :mod:`skbackprop._xp`, and the few
-numpy-only speedups (reused buffers, ``out=`` writes, in-place built-in
-activations) sit behind the small helpers below, used only when ``xp`` is numpy.
+the same layer code. What differs sits in two strategies chosen once per batch
+size (:class:`_Workspace`), never in the algorithm: the namespace's ops
+(:class:`~skbackprop._layers.NumpyOps`: reused buffers, ``out=`` writes, sparse
+inputs; :class:`~skbackprop._layers.ArrayAPIOps`) and each layer's activation
+step (compiled fused passes, a built-in's in-place numpy forms, the activation's
+own ``forward``/``derivative``, or with trainable parameters). The compiled
+kernels cover the plain dense stack (:attr:`Network.plain_dense_stack`) of
+built-ins on C-contiguous numpy arrays of the network's dtype; see
+:mod:`skbackprop._layers` for the seam other layer kinds plug into.
 
 This module imports numpy and scipy only (other namespaces come with their arrays).
 """
@@ -417,7 +433,10 @@ class Network:
         P = X
         for layer in ws.layers:  # forward: o^(l) = θ(W^(l) o^(l-1)), bottom to top
             P = layer.forward(P)
-        sample_weight, sw_sum = ops.weights(sample_weight, n)
+        if sample_weight is None:
+            sw_sum = n
+        else:
+            sample_weight, sw_sum = ops.weights(sample_weight)
         loss = self.loss.value(Y, P, sample_weight)
         if alpha:
             loss += 0.5 * alpha * ops.sum_squares(self._coef_flat) / sw_sum
