@@ -23,14 +23,15 @@ of numeric inputs) is one class with the same five members:
   ``"extra"``, at the end of the vector.
 * ``set_views(params, grads)``: its views of ``Network.params`` and
   ``Network.grad``, in the order of ``parameter_shapes()``.
-* ``bind(ops, n, propagate)``: the layer ready for batches of ``n`` rows: its
+* ``bind(ops, n, below)``: the layer ready for batches of ``n`` rows: its
   buffers and strategies are chosen here, once per batch size (a bound copy, or
-  the layer itself when it needs neither). ``propagate`` says whether a layer
-  below needs the gradient of its input.
+  the layer itself when it needs neither). ``below`` is the layer under it,
+  already bound, or None at the bottom: then no layer needs the gradient of its
+  input.
 * ``forward(o)``: its output; keeps what ``backward`` needs, and sets ``s`` (its
   signal) and ``o`` (its output) for :meth:`Network.forward`.
 * ``backward(e)``: from ``e = ∂ℓ/∂o``, writes its parameters' gradients into its
-  ``grads`` views and returns ``∂ℓ/∂o_in`` (None when ``propagate`` is False).
+  ``grads`` views and returns ``∂ℓ/∂o_in`` (None at the bottom).
 
 How arrays are computed sits behind two small strategies chosen once per batch
 size, never as branches in the algorithm:
@@ -53,6 +54,8 @@ else runs the steps above on numpy or the array namespace, the same arithmetic.
 """
 
 import copy
+import functools
+import operator
 
 import numpy as np
 
@@ -113,43 +116,55 @@ class Dense:
         self.theta = theta[0] if theta else None
         self.grad_theta = grad_theta[0] if grad_theta else None
 
-    def bind(self, ops, n, propagate):
-        """Return a copy of this layer with buffers and strategies for ``n`` rows."""
+    def bind(self, ops, n, below):
+        """Return a copy of this layer with buffers and strategies for ``n`` rows.
+
+        ``below`` is the layer under it, already bound (None at the bottom).
+        """
         run = copy.copy(self)
-        run.ops, run.propagate = ops, propagate
-        run.coef_T = self.coef.T
+        run.propagate = below is not None
         run.s_buf = ops.buffer(n, self.n_out)
-        run.g_buf = ops.buffer(n, self.n_in) if propagate else None
         if self.loss is not None:
             run.step = ops.output_step(run, n)
         else:
             run.step = ops.activation_step(run, n)
+        # A dense layer below with a built-in step hands over its own numpy
+        # buffer: these products can skip the check for a scipy sparse input.
+        own = isinstance(below, Dense) and below.step.buffered
+        run.signal = ops.product(run.s_buf, own)  # o_in @ W
+        run.coef_grad = ops.product(self.grad_coef, own)  # o_inᵀ @ δ
+        run.intercept_grad = ops.row_sums(self.grad_intercept)  # Σ_rows δ
+        if run.propagate:
+            run.input_grad = ops.product(ops.buffer(n, self.n_in), False)  # δ @ Wᵀ
+            run.coef_T = self.coef.T
         return run
 
     def forward(self, o):
         """``o^(l) = θ(o^(l-1) W + b)``, one row per sample."""
         self.o_in = o
-        s = self.ops.matmul(o, self.coef, self.s_buf)  # s = o W
-        self.s = s
+        self.s = s = self.signal(o, self.coef)  # s = o W
         self.o = o = self.step.forward(s, self.intercept)  # s += b, then θ(s)
         return o
 
     def backward(self, e):
         """From ``e = ∂ℓ/∂o``: ``δ = e ⊙ θ'(s)``, ``G = o_inᵀ δ``; returns ``δ Wᵀ``."""
-        step, ops = self.step, self.ops
-        delta = step.backward(e, self.s, self.o)  # δ^(l) = e ⊙ θ'(s^(l)), in place
+        step = self.step
+        # δ^(l) = e ⊙ θ'(s^(l)), in place. The output layer is handed δ^(L)
+        # itself: the loss's base case holds its link's θ'.
+        delta = e if self.loss is not None else step.backward(e, self.s, self.o)
         # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout o_inᵀ δ; the intercepts' is
         # δ summed over the rows (unless a fused pass already wrote it).
-        ops.matmul_into(self.o_in.T, delta, self.grad_coef)
+        self.coef_grad(self.o_in.T, delta)
         if not step.summed:
-            ops.sum_rows_into(delta, self.grad_intercept)
+            self.intercept_grad(delta)
         if self.propagate:
-            return ops.matmul(delta, self.coef_T, self.g_buf)  # W^(l)ᵀ δ^(l)
+            return self.input_grad(delta, self.coef_T)  # W^(l)ᵀ δ^(l)
         return None
 
 
 # Activation steps: how a layer adds its intercept, applies θ and multiplies by
-# θ'. ``summed`` says whether ``backward`` also wrote the intercept gradient.
+# θ'. ``summed``: ``backward`` also wrote the intercept gradient; ``buffered``:
+# ``forward`` returns one of the layer's own numpy buffers.
 
 
 def _apply(activation, s, theta):
@@ -169,7 +184,7 @@ def _apply(activation, s, theta):
 class _GenericStep:
     """θ and θ' by the activation's own ``forward`` and ``derivative``."""
 
-    summed = False
+    summed = buffered = False
 
     def __init__(self, activation):
         self.activation = activation
@@ -186,7 +201,7 @@ class _GenericStep:
 class _ParametricStep:
     """θ with trainable parameters: their gradient is written first."""
 
-    summed = False
+    summed = buffered = False
 
     def __init__(self, activation, theta, grad_theta):
         self.activation, self.theta, self.grad_theta = activation, theta, grad_theta
@@ -210,7 +225,7 @@ class _InPlaceStep:
     output, so that ``o`` is ``s``; ``tmp`` is scratch for θ'.
     """
 
-    summed = False
+    summed, buffered = False, True
 
     def __init__(self, activation, out, tmp):
         self.activation, self.out, self.tmp = activation, out, tmp
@@ -227,7 +242,7 @@ class _InPlaceStep:
 class _FusedStep:
     """Compiled passes: ``s += b`` with θ in one, θ' with the intercept sums in one."""
 
-    summed = True
+    summed = buffered = True
 
     def __init__(self, fused, code, out, grad_intercept):
         self.fused, self.code, self.out = fused, code, out
@@ -244,7 +259,7 @@ class _FusedStep:
 class _Output:
     """The output layer's θ, the loss's link; :meth:`delta` is the base case."""
 
-    summed = False
+    summed = buffered = False
 
     def __init__(self, loss, ops, D):
         self.loss, self.ops, self.D = loss, ops, D
@@ -252,9 +267,6 @@ class _Output:
     def forward(self, s, b):
         s += b
         return self.loss.link(s)
-
-    def backward(self, e, s, o):
-        return e  # the loss gave δ^(L) = ∂ℓ/∂s^(L) itself: the link's θ' is in it
 
     def delta(self, Y, P, sample_weight, sw_sum):
         """``δ^(L) = ∂ℓ/∂s^(L)``, weighted and averaged over the batch."""
@@ -299,8 +311,16 @@ def _plain(dtype, *arrays):
     )
 
 
+def _matmul(a, b, out):
+    """Return ``a @ b`` written into ``out``; ``a`` may be scipy sparse."""
+    if type(a) is np.ndarray:  # the hot path first: no sparse type check
+        return np.dot(a, b, out=out)
+    out[...] = a @ b
+    return out
+
+
 def _sum_squares(x):
-    """``x @ x`` of a numpy vector, on the calling thread.
+    """``x @ x`` of a numpy vector as a Python float, on the calling thread.
 
     Above 10,000 entries OpenBLAS splits a float64 ``dot`` between its threads:
     on a busy machine each call then waits for a descheduled thread (7.85 ms
@@ -310,8 +330,8 @@ def _sum_squares(x):
     backed by numpy get, bit for bit.
     """
     if x.shape[0] <= _BLAS_DOT_THREADED_ABOVE:
-        return x @ x
-    return np.einsum("i,i->", x, x)
+        return float(x @ x)
+    return float(np.einsum("i,i->", x, x))
 
 
 class NumpyOps:
@@ -356,26 +376,19 @@ class NumpyOps:
         kind = _FusedSoftmaxOutput if type(loss) is SoftmaxLogLoss else _FusedOutput
         return kind(loss, self, D, self.fused, layer.grad_intercept)
 
-    @staticmethod
-    def matmul(a, b, out):
-        """Return ``a @ b``, written into ``out`` (``a`` may be scipy sparse)."""
-        if type(a) is np.ndarray:
-            return np.dot(a, b, out=out)
-        out[...] = a @ b
-        return out
+    def product(self, out, own):
+        """Return ``f(a, b)``: ``a @ b`` written into ``out``, and returned.
 
-    @staticmethod
-    def matmul_into(a, b, dst):
-        """Write ``a @ b`` into ``dst`` (a view of the flat gradient)."""
-        if type(a) is np.ndarray:
-            np.dot(a, b, out=dst)
-        else:
-            dst[...] = a @ b  # sparse a
+        ``own``: ``a`` is certainly a numpy array (one of the layers' buffers);
+        otherwise it may be a scipy sparse matrix or a numpy subclass.
+        """
+        if own:
+            return functools.partial(np.dot, out=out)
+        return functools.partial(_matmul, out=out)
 
-    @staticmethod
-    def sum_rows_into(D, dst):
-        """Write the column sums of ``D`` into ``dst``."""
-        np.add.reduce(D, axis=0, out=dst)
+    def row_sums(self, dst):
+        """Return ``f(D)``: writes ``D``'s column sums into ``dst``."""
+        return functools.partial(np.add.reduce, axis=0, out=dst)
 
     @staticmethod
     def weights(sample_weight):
@@ -391,10 +404,7 @@ class NumpyOps:
             D /= sw_sum
         return D
 
-    @staticmethod
-    def sum_squares(x):
-        """``x · x`` as a Python float."""
-        return float(_sum_squares(x))
+    sum_squares = staticmethod(_sum_squares)
 
     def add_l2(self, grad_coef, coef, alpha, sw_sum):
         """``grad_coef += alpha / Σw · coef``."""
@@ -430,17 +440,22 @@ class ArrayAPIOps:
     def output_step(self, layer, n):
         return _Output(layer.loss, self, None)
 
-    @staticmethod
-    def matmul(a, b, out):
-        return a @ b
+    def product(self, out, own):
+        if out is None:
+            return operator.matmul  # a new array
+        return functools.partial(self._matmul_into, dst=out)
 
-    def matmul_into(self, a, b, dst):
+    def row_sums(self, dst):
+        return functools.partial(self._sum_rows_into, dst=dst)
+
+    @staticmethod
+    def _matmul_into(a, b, dst):
         if (native := _xp._native_with_out(a)) is not None:
             native.matmul(a, b, out=dst)  # no temporary and copy (a GPU kernel less)
         else:
             dst[...] = a @ b
 
-    def sum_rows_into(self, D, dst):
+    def _sum_rows_into(self, D, dst):
         if (native := _xp._native_with_out(D)) is None:
             dst[...] = self.xp.sum(D, axis=0)
         elif native is _xp.torch_module():

@@ -155,10 +155,10 @@ class _Workspace:
             self.ops = _layers.NumpyOps(net.dtype, self.fused, net._coef_tmp)
         else:
             self.ops = _layers.ArrayAPIOps(net.xp, net.dtype)
-        self.layers = [
-            layer.bind(self.ops, n, propagate=i > 0)
-            for i, layer in enumerate(net.layers)
-        ]
+        self.layers, below = [], None
+        for layer in net.layers:  # bottom to top: each sees the one below, bound
+            below = layer.bind(self.ops, n, below)
+            self.layers.append(below)
         self.top_down = self.layers[::-1]
         self.output = self.layers[-1].step
         self.canonical = isinstance(self.output, _layers._FusedOutput)

@@ -34,9 +34,9 @@ class Scale:
     def set_views(self, params, grads):
         (self.a,), (self.grad_a,) = params, grads
 
-    def bind(self, ops, n, propagate):
+    def bind(self, ops, n, below):
         run = copy.copy(self)
-        run.propagate = propagate
+        run.propagate = below is not None
         return run
 
     def forward(self, o):
