@@ -157,6 +157,9 @@ class Dense:
         self.coef_grad(self.o_in.T, delta)
         if not step.summed:
             self.intercept_grad(delta)
+        # Let go of this batch's arrays (another namespace's are not in reused
+        # buffers: on a GPU, keeping them would double the next pass's memory).
+        self.o_in = self.s = self.o = None
         if self.propagate:
             return self.input_grad(delta, self.coef_T)  # W^(l)ᵀ δ^(l)
         return None
@@ -450,13 +453,13 @@ class ArrayAPIOps:
 
     @staticmethod
     def _matmul_into(a, b, dst):
-        if (native := _xp._native_with_out(a)) is not None:
+        if (native := _xp.native_with_out(a)) is not None:
             native.matmul(a, b, out=dst)  # no temporary and copy (a GPU kernel less)
         else:
             dst[...] = a @ b
 
     def _sum_rows_into(self, D, dst):
-        if (native := _xp._native_with_out(D)) is None:
+        if (native := _xp.native_with_out(D)) is None:
             dst[...] = self.xp.sum(D, axis=0)
         elif native is _xp.torch_module():
             native.sum(D, dim=0, out=dst)

@@ -388,9 +388,10 @@ class Network:
         Returns
         -------
         S, O : list of arrays
-            ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X;
-            for activations computed in place ``O[l]`` is ``S[l]``). With numpy
-            they live in reused buffers: copy them to keep them past the next call.
+            ``S[l]`` and ``O[l]`` for ``l = 0..L``, the signal and output of
+            ``layers[l-1]`` (``S[0]`` is None, ``O[0]`` is X; for activations
+            computed in place ``O[l]`` is ``S[l]``). With numpy they live in
+            reused buffers: copy them to keep them past the next call.
         """
         ws = self._workspace(X.shape[0])
         o = X
@@ -428,7 +429,7 @@ class Network:
             gradient.
         """
         n = X.shape[0]
-        ws = self._workspaces.get(n) or self._workspace(n)
+        ws = self._workspaces.get(n) or self._workspace(n)  # a call less per batch
         ops = ws.ops
         P = X
         for layer in ws.layers:  # forward: o^(l) = θ(W^(l) o^(l-1)), bottom to top
