@@ -292,9 +292,6 @@ def ravel(x):
     return namespace(x).reshape(x, (-1,))
 
 
-# The numpy fast paths of the core, behind one call each: numpy writes into its
-# reused buffers (out=), scipy sparse inputs go through their own product, other
-# namespaces use the standard's operators.
 def dot(a, b):
     """Return ``a @ b`` as an array, also for a scipy sparse ``a``."""
     if type(a) is np.ndarray:  # the hot path first: no sparse type check
@@ -302,40 +299,6 @@ def dot(a, b):
     if scipy.sparse.issparse(a):
         return np.asarray(a @ b)
     return a @ b
-
-
-def matmul(a, b, out=None):
-    """Return ``a @ b``, written into ``out`` when given (numpy buffers)."""
-    if out is not None and type(a) is np.ndarray:  # the hot numpy path first
-        return np.dot(a, b, out=out)
-    if out is None:
-        return dot(a, b)
-    out[...] = a @ b  # sparse a
-    return out
-
-
-def matmul_into(a, b, dst, xp):
-    """Write ``a @ b`` into ``dst`` (a view of the flat gradient)."""
-    if type(a) is np.ndarray:
-        np.dot(a, b, out=dst)
-    elif xp is np:
-        matmul(a, b, out=dst)  # sparse a
-    elif (native := _native_with_out(a)) is not None:
-        native.matmul(a, b, out=dst)  # no temporary and copy (a GPU kernel less)
-    else:
-        dst[...] = a @ b
-
-
-def sum_rows_into(D, dst, xp):
-    """Write the column sums of ``D`` into ``dst``."""
-    if xp is np:
-        np.add.reduce(D, axis=0, out=dst)
-    elif (native := _native_with_out(D)) is None:
-        dst[...] = xp.sum(D, axis=0)
-    elif native is torch_module():
-        native.sum(D, dim=0, out=dst)
-    else:
-        native.sum(D, axis=0, out=dst)
 
 
 def take_rows(X, idx, xp):
@@ -354,7 +317,7 @@ def torch_module():
     return sys.modules.get("torch")
 
 
-def _native_with_out(a):
+def native_with_out(a):
     """Return the native module of a torch or CuPy array (its functions take out=)."""
     module = type(a).__module__
     if module.startswith("torch"):

@@ -1,28 +1,44 @@
 """The backprop core: the lecture's forward pass, δ recursion and ``G = δ oᵀ``, batched.
 
-Notation (lecture → code), one row per sample:
+Notation (lecture → code), one row per sample; layer ``l`` is the
+:class:`~skbackprop._layers.Dense` ``net.layers[l-1]``:
 
 * ``o^(0) = x``                      → ``O[0] = X``
-* ``s^(l) = W^(l) o^(l-1)``          → ``S[l] = O[l-1] @ coefs[l-1] + intercepts[l-1]``
-* ``o^(l) = θ(s^(l))``               → ``O[l] = activations[l-1].forward(S[l])``
-* ``δ^(L) = ∂ℓ/∂s^(L)``              → ``D = loss.output_delta(Y, O[L]) · w / Σw``
-* ``δ^(l) = W^(l+1)ᵀ δ^(l+1) ⊙ θ'``  → ``D = (D @ coefs[l].T) * θ'(S[l], O[l])``
-* ``G^(l) = δ^(l) o^(l-1)ᵀ``         → ``grad coefs[l-1] = O[l-1].T @ D``,
-  ``grad intercepts[l-1] = D.sum(0)``
+* ``s^(l) = W^(l) o^(l-1)``          → ``Dense.forward``:
+  ``s = o_in @ coef + intercept``
+  (``coef = coefs[l-1]``, ``intercept = intercepts[l-1]``)
+* ``o^(l) = θ(s^(l))``               → ``Dense.forward``: ``o = step.forward(s, b)``,
+  ``θ = activations[l-1]`` (the output layer's: ``loss.link``)
+* ``δ^(L) = ∂ℓ/∂s^(L)``              → ``_Output.delta``:
+  ``loss.output_delta(Y, O[L]) · w / Σw``, the base case in
+  :meth:`Network.loss_gradient`
+* ``δ^(l) = W^(l+1)ᵀ δ^(l+1) ⊙ θ'``  → ``Dense.backward`` of layer ``l+1`` returns
+  ``e = δ @ coef.T``; layer ``l``'s ``Dense.backward`` takes ``δ = e ⊙ θ'(s, o)``
+* ``G^(l) = δ^(l) o^(l-1)ᵀ``         → ``Dense.backward``: ``grad_coef = o_in.T @ δ``,
+  ``grad_intercept = δ.sum(0)``
+
+:meth:`Network.forward` and :meth:`Network.loss_gradient` are loops over the
+layers, bottom to top and back.
 
 The lecture's ``W^(l)`` of shape ``[d^(l), d^(l-1)+1]`` with the bias in column 0 is
 ``coefs[l-1] = W^(l)[:, 1:].T`` and ``intercepts[l-1] = W^(l)[:, 0]``.
 
 All trainable parameters live in one flat vector :attr:`Network.params` (coefficients
 of every layer first, then intercepts, then activation parameters such as PReLU
-slopes); ``coefs``, ``intercepts`` and ``activation_params`` are views into it, and
-:attr:`Network.grad` has the same layout. An optimizer therefore updates everything
-in a few vectorized operations.
+slopes, then any other layer kind's parameters); ``coefs``, ``intercepts`` and
+``activation_params`` are views into it, and :attr:`Network.grad` has the same
+layout. An optimizer therefore updates everything in a few vectorized operations.
 
 Arrays of any array-API namespace (PyTorch, CuPy, array-api-strict) run through
-the same code: the namespace ``xp`` comes from :mod:`skbackprop._xp`, and the few
-numpy-only speedups (reused buffers, ``out=`` writes, in-place built-in
-activations) sit behind the small helpers below, used only when ``xp`` is numpy.
+the same layer code. What differs sits in two strategies chosen once per batch
+size (:class:`_Workspace`), never in the algorithm: the namespace's ops
+(:class:`~skbackprop._layers.NumpyOps`: reused buffers, ``out=`` writes, sparse
+inputs; :class:`~skbackprop._layers.ArrayAPIOps`) and each layer's activation
+step (compiled fused passes, a built-in's in-place numpy forms, the activation's
+own ``forward``/``derivative``, or with trainable parameters). The compiled
+kernels cover the plain dense stack (:attr:`Network.plain_dense_stack`) of
+built-ins on C-contiguous numpy arrays of the network's dtype; see
+:mod:`skbackprop._layers` for the seam other layer kinds plug into.
 
 This module imports numpy and scipy only (other namespaces come with their arrays).
 """
@@ -31,65 +47,13 @@ import math
 
 import numpy as np
 
-from . import _config, _xp
+from . import _config, _layers, _xp
+from ._layers import _apply
 from ._limits import clip_extreme, signal_bound, signal_limit
-from .activations import FAST_ACTIVATIONS, ParametricActivation
-from .losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
+from .activations import FAST_ACTIVATIONS
 
 # clip_extreme, signal_bound and signal_limit live in _limits; imported here too.
 __all__ = ["Network", "clip_extreme", "forward", "signal_bound", "signal_limit"]
-
-
-# Built-in losses whose δ^(L) is P - Y (their output_delta is _CanonicalLoss's).
-_CANONICAL = frozenset({SquaredError, PoissonLoss, BinaryLogLoss, SoftmaxLogLoss})
-
-
-#: OpenBLAS splits ``dot`` between its threads above this many entries.
-_BLAS_DOT_THREADED_ABOVE = 10_000
-
-
-def _sum_squares(x):
-    """``x @ x`` of a numpy vector, on the calling thread.
-
-    Above 10,000 entries OpenBLAS splits a float64 ``dot`` between its threads:
-    on a busy machine each call then waits for a descheduled thread (7.85 ms
-    instead of 54 µs for W1's 93,000 weights), and its last bits depend on the
-    thread count. numpy's ``einsum`` sums on the calling thread, with SIMD. Below
-    that size BLAS's ``dot`` (one thread) is kept: the value other namespaces
-    backed by numpy get, bit for bit.
-    """
-    if x.shape[0] <= _BLAS_DOT_THREADED_ABOVE:
-        return x @ x
-    return np.einsum("i,i->", x, x)
-
-
-def _plain(dtype, *arrays):
-    """Whether the arrays (None skipped) are C-contiguous numpy arrays of ``dtype``.
-
-    The compiled passes take only those; a strided or other-dtype target (e.g.
-    L-BFGS's column view of the targets) keeps the numpy path.
-    """
-    return all(
-        a is None
-        or (type(a) is np.ndarray and a.dtype == dtype and a.flags.c_contiguous)
-        for a in arrays
-    )
-
-
-def _apply(activation, s, theta):
-    """Forward of a hidden activation, with its parameters if it has any.
-
-    A user's activation may compute in another float dtype (``np.where(..., 1.0,
-    0.5)`` on float32 gives float64); its output is cast to the signal's dtype.
-    """
-    o = activation.forward(s) if theta is None else activation.forward(s, theta)
-    if o.dtype == s.dtype:
-        return o
-    return o.astype(s.dtype) if isinstance(o, np.ndarray) else _xp_astype(o, s)
-
-
-def _xp_astype(o, s):
-    return _xp.namespace(s).astype(o, s.dtype)
 
 
 def forward(
@@ -162,41 +126,52 @@ def forward(
 
 
 class _Workspace:
-    """Buffers for one batch size: signals ``S``, outputs ``O``, deltas, scratch.
+    """One batch size's layers, bound to their buffers and strategies.
 
-    Built-in activations (exactly their classes, so a user's subclass that
-    overrides ``forward`` is honoured) run in place through these buffers; when
-    their derivative needs only the output, ``O[l]`` is ``S[l]`` itself.
+    Made once per batch size (:meth:`Network._workspace`): here, and only here,
+    the namespace's ops (:class:`~skbackprop._layers.NumpyOps` or
+    :class:`~skbackprop._layers.ArrayAPIOps`) and, through them, each layer's
+    activation step are chosen, with the compiled fused passes for a plain dense
+    stack when the kernels are on.
+
+    Attributes
+    ----------
+    layers : list
+        The network's layers bound for this batch size, bottom to top.
+    output : object
+        The output layer's step; its ``delta`` gives ``δ^(L)``.
+    fused : module or None
+        :mod:`skbackprop._kernels_fused` where its passes are used.
+    canonical : bool
+        Whether ``δ^(L)`` and its sums take the compiled pass.
     """
 
     def __init__(self, net, n):
-        units, dt = net.layer_units, net.dtype
-        self.S = [None] + [np.empty((n, d), dt) for d in units[1:]]
-        self.O = [None] * len(units)
-        self.O_buf = [None] * len(units)
-        self.G = [None] * len(units)
-        self.T = [None] * len(units)
-        self.fast = [type(a) in FAST_ACTIVATIONS for a in net.activations]
-        # Compiled passes for the built-ins (bias + activation, θ' products),
-        # when the kernels are on: the same arithmetic, fewer passes.
-        self.fused = _config.kernel_module("_kernels_fused")
-        if self.fused is not None:
-            self.codes = [self.fused.FUSED_CODES.get(type(a)) for a in net.activations]
-        # The output layer's compiled passes (exactly these losses' classes).
-        self.softmax = self.fused is not None and type(net.loss) is SoftmaxLogLoss
-        self.canonical = self.fused is not None and type(net.loss) in _CANONICAL
-        for i, act in enumerate(net.activations):
-            d = units[i + 1]
-            self.G[i + 1] = np.empty((n, d), dt)
-            if self.fast[i]:
-                in_place = not act._needs_signal()
-                self.O_buf[i + 1] = self.S[i + 1] if in_place else np.empty((n, d), dt)
-                self.T[i + 1] = np.empty((n, d), dt)
-        self.D = np.empty((n, units[-1]), dt)
+        # The compiled passes: the same arithmetic, fewer passes over the arrays.
+        self.fused = (
+            _config.kernel_module("_kernels_fused") if net.plain_dense_stack else None
+        )
+        if net.xp is np:
+            self.ops = _layers.NumpyOps(net.dtype, self.fused, net._coef_tmp)
+        else:
+            self.ops = _layers.ArrayAPIOps(net.xp, net.dtype)
+        self.layers, below = [], None
+        for layer in net.layers:  # bottom to top: each sees the one below, bound
+            below = layer.bind(self.ops, n, below)
+            self.layers.append(below)
+        self.top_down = self.layers[::-1]
+        self.output = self.layers[-1].step
+        self.canonical = isinstance(self.output, _layers._FusedOutput)
 
 
 class Network:
     """A fully connected network trained by backpropagation.
+
+    The network is a stack of layers (:attr:`layers`, bottom to top): one
+    :class:`~skbackprop._layers.Dense` per hidden layer and one for the outputs,
+    the lecture's layer written once. :meth:`forward` and :meth:`loss_gradient`
+    loop over them; see :mod:`skbackprop._layers` for the seam that other layer
+    kinds plug into (:meth:`_make_layers`).
 
     Parameters
     ----------
@@ -229,6 +204,8 @@ class Network:
     n_coef : int
         Number of coefficients; ``params[:n_coef]`` are exactly the L2-penalised
         weights.
+    layers : list
+        The layers, bottom to top, each holding its views of ``params``.
     """
 
     def __init__(self, layer_units, activations, loss, dtype, xp=None, device=None):
@@ -243,53 +220,94 @@ class Network:
                 f"Got {len(self.activations)} activations for "
                 f"{len(self.layer_units) - 2} hidden layers."
             )
-        pairs = list(zip(self.layer_units[:-1], self.layer_units[1:], strict=True))
-        shapes = [(n_in, n_out) for n_in, n_out in pairs]
-        shapes += [(n_out,) for _, n_out in pairs]
-        n_act = []
-        for act, units in zip(self.activations, self.layer_units[1:-1], strict=True):
-            if isinstance(act, ParametricActivation):
-                shapes.append((act.n_parameters, units))
-                n_act.append(True)
-            else:
-                n_act.append(False)
-        sizes = [math.prod(s) for s in shapes]
-        self.n_coef = sum(sizes[: len(pairs)])
+        self.layers = self._make_layers()
+        # The flat layout, group by group (_layers.GROUPS): every layer's
+        # coefficients, then intercepts, then activation parameters, then other
+        # layer kinds' parameters.
+        entries = [
+            (_layers.GROUPS.index(group), i, k, shape)
+            for i, layer in enumerate(self.layers)
+            for k, (group, shape) in enumerate(layer.parameter_shapes())
+        ]
+        entries.sort(key=lambda e: e[:3])
+        self._shapes = [shape for *_, shape in entries]
+        sizes = [math.prod(s) for s in self._shapes]
+        self._offsets = [0, *np.cumsum(sizes, dtype=np.int64).tolist()]
+        self.n_coef = sum(
+            size for e, size in zip(entries, sizes, strict=True) if e[0] == 0
+        )
         if self.xp is np:
             self.params = np.zeros(sum(sizes), dtype=self.dtype)
             self.grad = np.zeros_like(self.params)
         else:
             self.params = self.xp.zeros(sum(sizes), dtype=self.dtype, device=device)
             self.grad = self.xp.zeros(sum(sizes), dtype=self.dtype, device=device)
-        self._shapes = shapes
-        self._offsets = [0, *np.cumsum(sizes).tolist()]
-        self._parametric = n_act
-        self.coefs, self.intercepts, self.activation_params = self._views(self.params)
-        self._workspaces = {}
-        (
-            self.grad_coefs,
-            self.grad_intercepts,
-            self.grad_activation_params,
-        ) = self._views(self.grad)
+        # Hand each layer its views, in the order of its parameter_shapes().
+        owned = [[] for _ in self.layers]
+        for (_, i, _, _), view, grad in zip(
+            entries, self._views(self.params), self._views(self.grad), strict=True
+        ):
+            owned[i].append((view, grad))
+        for layer, pairs in zip(self.layers, owned, strict=True):
+            layer.set_views([p for p, _ in pairs], [g for _, g in pairs])
+        dense = [layer for layer in self.layers if isinstance(layer, _layers.Dense)]
+        self.coefs = [layer.coef for layer in dense]
+        self.intercepts = [layer.intercept for layer in dense]
+        self.activation_params = [layer.theta for layer in dense[:-1]]
+        self.grad_coefs = [layer.grad_coef for layer in dense]
+        self.grad_intercepts = [layer.grad_intercept for layer in dense]
+        self.grad_activation_params = [layer.grad_theta for layer in dense[:-1]]
         self._grad_coef_flat = [self.xp.reshape(g, (-1,)) for g in self.grad_coefs]
+        self._coef_flat = self.params[: self.n_coef]
+        self._grad_coef_all = self.grad[: self.n_coef]
         self._coef_tmp = (
             np.empty(self.n_coef, dtype=self.dtype) if self.xp is np else None
+        )
+        self._workspaces = {}
+
+    def _make_layers(self):
+        """Return the layers, bottom to top: the lecture's dense stack.
+
+        The seam for other layer kinds (:mod:`skbackprop._layers`): a subclass
+        may return more layers, e.g. a per-feature scaling of the inputs below
+        the first dense layer. Their parameters follow the dense stack's in the
+        flat vector; the compiled kernels then step aside
+        (:attr:`plain_dense_stack` is False).
+        """
+        units, acts = self.layer_units, self.activations
+        pairs = list(zip(units[:-1], units[1:], strict=True))
+        hidden = [
+            _layers.Dense(n_in, n_out, activation=act)
+            for (n_in, n_out), act in zip(pairs, acts, strict=False)
+        ]
+        return [*hidden, _layers.Dense(*pairs[-1], loss=self.loss)]
+
+    @property
+    def plain_dense_stack(self):
+        """Whether the compiled kernels may run this network.
+
+        True for the plain dense stack: numpy arrays of float32 or float64 and
+        nothing but the layers :meth:`Network._make_layers` builds. Each kernel
+        further needs built-in activations and losses it has codes for (exactly
+        their classes) and C-contiguous arrays of the network's dtype, which it
+        checks itself.
+        """
+        return (
+            self.xp is np
+            and self.dtype in (np.float32, np.float64)
+            and len(self.layers) == len(self.layer_units) - 1
+            and all(type(layer) is _layers.Dense for layer in self.layers)
         )
 
     def _views(self, flat):
         # Slices of the flat vector reshaped: views in numpy, PyTorch, CuPy and
         # array-api-strict, so writing a layer writes the flat vector.
-        views = [
+        return [
             self.xp.reshape(flat[a:b], shape)
             for a, b, shape in zip(
                 self._offsets[:-1], self._offsets[1:], self._shapes, strict=True
             )
         ]
-        n_layers = len(self.layer_units) - 1
-        coefs, intercepts = views[:n_layers], views[n_layers : 2 * n_layers]
-        rest = iter(views[2 * n_layers :])
-        act = [next(rest) if p else None for p in self._parametric]
-        return coefs, intercepts, act
 
     def set_parameters(self, coefs, intercepts, activation_params=None):
         """Copy per-layer arrays into the flat parameter vector.
@@ -351,7 +369,7 @@ class Network:
         return _xp.to_device(a, self.xp, self.device, self.dtype)
 
     def _workspace(self, n):
-        """Buffers for a batch of ``n`` rows, allocated once and reused."""
+        """Return the layers bound for batches of ``n`` rows, made once and reused."""
         ws = self._workspaces.get(n)
         if ws is None:
             if len(self._workspaces) >= 4:  # a full batch and a last, smaller one
@@ -370,35 +388,16 @@ class Network:
         Returns
         -------
         S, O : list of arrays
-            ``S[l]`` and ``O[l]`` for ``l = 0..L`` (``S[0]`` is None, ``O[0]`` is X;
-            for activations computed in place ``O[l]`` is ``S[l]``). With numpy
-            they live in reused buffers: copy them to keep them past the next call.
+            ``S[l]`` and ``O[l]`` for ``l = 0..L``, the signal and output of
+            ``layers[l-1]`` (``S[0]`` is None, ``O[0]`` is X; for activations
+            computed in place ``O[l]`` is ``S[l]``). With numpy they live in
+            reused buffers: copy them to keep them past the next call.
         """
-        ws = self._workspace(X.shape[0]) if self.xp is np else None
-        S = ws.S if ws is not None else [None] * len(self.layer_units)
-        O = ws.O if ws is not None else [None] * len(self.layer_units)
-        acts, act_params = self.activations, self.activation_params
-        O[0] = o = X
-        last = len(self.coefs) - 1
-        for i, (W, b) in enumerate(zip(self.coefs, self.intercepts, strict=True)):
-            s = _xp.matmul(o, W, None if ws is None else S[i + 1])
-            if i < last and ws is not None and ws.fast[i] and ws.fused:
-                # s += b, then the activation, in one compiled pass.
-                o = ws.fused.bias_forward(s, b, ws.codes[i], ws.O_buf[i + 1])
-                S[i + 1], O[i + 1] = s, o
-                continue
-            if i == last and ws is not None and ws.softmax:
-                S[i + 1] = O[i + 1] = o = ws.fused.softmax_forward(s, b)
-                continue
-            s += b
-            if i == last:
-                o = self.loss.link(s)
-            elif ws is not None and ws.fast[i]:
-                o = acts[i]._forward_into(s, ws.O_buf[i + 1])
-            else:
-                o = _apply(acts[i], s, act_params[i])
-            S[i + 1], O[i + 1] = s, o
-        return S, O
+        ws = self._workspace(X.shape[0])
+        o = X
+        for layer in ws.layers:  # o^(l) = θ(W^(l) o^(l-1)), bottom to top
+            o = layer.forward(o)
+        return [None] + [lay.s for lay in ws.layers], [X] + [lay.o for lay in ws.layers]
 
     def loss_gradient(self, X, Y, sample_weight=None, alpha=0.0, l2_gradient=True):
         """Loss at the current parameters and its gradient (into :attr:`grad`).
@@ -429,93 +428,27 @@ class Network:
             other than numpy, see :meth:`Loss.value`); :attr:`grad` holds its
             gradient.
         """
-        S, O = self.forward(X)
-        xp = self.xp
         n = X.shape[0]
-        ws = self._workspaces[n] if xp is np else None
+        ws = self._workspaces.get(n) or self._workspace(n)  # a call less per batch
+        ops = ws.ops
+        P = X
+        for layer in ws.layers:  # forward: o^(l) = θ(W^(l) o^(l-1)), bottom to top
+            P = layer.forward(P)
         if sample_weight is None:
             sw_sum = n
-        elif xp is np:
-            sw_sum = float(sample_weight.sum())
         else:
-            # Other namespaces do not promote mixed dtypes: cast once. Sums stay
-            # 0-d arrays on the device (no synchronisation per batch).
-            sample_weight = xp.astype(sample_weight, self.dtype, copy=False)
-            sw_sum = xp.sum(sample_weight)
-        coef_flat = self.params[: self.n_coef]
-        P = O[-1]
-        coefs, grad_coefs, grad_intercepts = (
-            self.coefs,
-            self.grad_coefs,
-            self.grad_intercepts,
-        )
-        fused = ws is not None and ws.fused is not None
+            sample_weight, sw_sum = ops.weights(sample_weight)
         loss = self.loss.value(Y, P, sample_weight)
         if alpha:
-            # In float64, as float() gives numpy (float32 fits agree everywhere).
-            if xp is np:
-                penalty = float(_sum_squares(coef_flat))
-            else:
-                penalty = xp.astype(coef_flat @ coef_flat, xp.float64)
-            loss += 0.5 * alpha * penalty / sw_sum
-
-        # Whether D's column sums (the intercept gradient) are already written.
-        summed = fused and ws.canonical and _plain(P.dtype, Y, sample_weight)
-        if summed:
-            # δ^(L) (weighted, averaged) and its column sums in one compiled pass.
-            D = ws.D
-            args = (Y, P, sample_weight, sw_sum, D, grad_intercepts[-1])
-            ws.fused.canonical_delta(*args)
-        else:
-            # Base case δ^(L): weighted, averaged over the batch.
-            D = self.loss.output_delta(Y, P, out=None if ws is None else ws.D)
-            if sample_weight is not None:
-                if xp is np:
-                    D *= sample_weight[:, np.newaxis]
-                else:
-                    D *= xp.reshape(sample_weight, (-1, 1))
-            if xp is not np or sw_sum != 1:  # per-example SGD divides by 1: skip
-                D /= sw_sum
-        for layer in range(len(coefs) - 1, -1, -1):
-            # G^(l) = δ^(l) o^(l-1)ᵀ, in our row layout O[l-1]ᵀ D.
-            _xp.matmul_into(O[layer].T, D, grad_coefs[layer], xp)
-            if not summed:
-                _xp.sum_rows_into(D, grad_intercepts[layer], xp)
-            summed = False
-            if layer == 0:
-                break
-            # δ^(l) = (W^(l+1)ᵀ δ^(l+1)) ⊙ θ'(s^(l)).
-            grad_o = _xp.matmul(D, coefs[layer].T, None if ws is None else ws.G[layer])
-            act = self.activations[layer - 1]
-            if fused and ws.fast[layer - 1]:
-                # θ' and the next intercept gradient (grad_o's column sums) at once.
-                dst = grad_intercepts[layer - 1]
-                ws.fused.mul_derivative_sums(grad_o, O[layer], ws.codes[layer - 1], dst)
-                summed = True
-            elif ws is not None and ws.fast[layer - 1]:
-                act._mul_derivative(grad_o, S[layer], O[layer], ws.T[layer])
-            else:
-                theta = self.activation_params[layer - 1]
-                s, o = S[layer], O[layer]
-                if theta is None:
-                    grad_o *= act.derivative(s, o)
-                else:
-                    self.grad_activation_params[layer - 1][...] = (
-                        act.parameter_gradient(s, o, theta, grad_o)
-                    )
-                    grad_o *= act.derivative(s, o, theta)
-            D = grad_o
+            loss += 0.5 * alpha * ops.sum_squares(self._coef_flat) / sw_sum
+        # Base case δ^(L) = ∂ℓ/∂s^(L): weighted, averaged over the batch.
+        delta = ws.output.delta(Y, P, sample_weight, sw_sum)
+        for layer in ws.top_down:
+            # Each layer writes G^(l) = δ^(l) o^(l-1)ᵀ and returns W^(l)ᵀ δ^(l),
+            # which the layer below turns into δ^(l-1) with its θ'.
+            delta = layer.backward(delta)
         if alpha and l2_gradient:
-            if xp is np:
-                np.multiply(coef_flat, alpha / sw_sum, out=self._coef_tmp)
-                self.grad[: self.n_coef] += self._coef_tmp
-            else:
-                scale = alpha / sw_sum
-                if not isinstance(scale, float):  # a weight sum on the device
-                    # α/Σw in float64, then in the weights' dtype: as numpy does.
-                    scale = alpha / xp.astype(sw_sum, xp.float64)
-                    scale = xp.astype(scale, self.dtype)
-                self.grad[: self.n_coef] += coef_flat * scale
+            ops.add_l2(self._grad_coef_all, self._coef_flat, alpha, sw_sum)
         return loss
 
     def coef_grad_sq_norms(self, out=None):
