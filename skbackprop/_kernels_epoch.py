@@ -143,10 +143,11 @@ def network_codes(net):
     -------
     codes : tuple or None
         ``(activation_codes, activation_alphas, loss_code)`` ready for
-        :func:`run_epoch`; None when the kernel cannot train this network (another
-        array namespace, or an activation or loss without a code).
+        :func:`run_epoch`; None when the kernel cannot train this network (not a
+        plain dense stack of numpy arrays, or an activation or loss without a
+        code).
     """
-    if net.xp is not np or net.dtype not in (np.float32, np.float64):
+    if not net.plain_dense_stack:  # the kernel knows the dense layer only
         return None
     acts = [activation_code(a) for a in net.activations]
     code = loss_code(net.loss)

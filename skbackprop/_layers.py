@@ -60,14 +60,16 @@ import operator
 import numpy as np
 
 from . import _xp
+from ._loss_base import _CanonicalLoss
 from .activations import FAST_ACTIVATIONS, ParametricActivation
-from .losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
+from .losses import BUILTIN_LOSSES, SoftmaxLogLoss
 
 #: Parameter groups in the order of the flat vector.
 GROUPS = ("coef", "intercept", "activation", "extra")
 
-# Built-in losses whose δ^(L) is P - Y (their output_delta is _CanonicalLoss's).
-_CANONICAL = frozenset({SquaredError, PoissonLoss, BinaryLogLoss, SoftmaxLogLoss})
+# Built-in losses whose δ^(L) is P - Y (their output_delta is _CanonicalLoss's):
+# the fused canonical_delta pass computes exactly that.
+_CANONICAL = frozenset(c for c in BUILTIN_LOSSES if issubclass(c, _CanonicalLoss))
 
 #: OpenBLAS splits ``dot`` between its threads above this many entries.
 _BLAS_DOT_THREADED_ABOVE = 10_000

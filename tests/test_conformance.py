@@ -92,9 +92,10 @@ from skbackprop import _kernels_fused as fused
 from skbackprop import activations as activations_module
 from skbackprop import losses as losses_module
 from skbackprop._config import config_context
+from skbackprop._layers import _CANONICAL
 from skbackprop.activations import ParametricActivation
 from skbackprop.losses import SoftmaxLogLoss
-from skbackprop.network import _CANONICAL, Network, clip_extreme, forward, signal_limit
+from skbackprop.network import Network, clip_extreme, forward, signal_limit
 from skbackprop.optimizers import Adam
 
 # ------------------------------------------------------------------ built-ins
@@ -291,7 +292,7 @@ def test_fused_activation_kernels(cls, dtype, inputs):
 
 
 # The network's compiled output passes: canonical_delta for the losses whose
-# δ^(L) is P - Y (network._CANONICAL), softmax_forward for SoftmaxLogLoss.
+# δ^(L) is P - Y (_layers._CANONICAL), softmax_forward for SoftmaxLogLoss.
 FUSED_OUTPUT = [c for c in LOSS_CLASSES if c in _CANONICAL]
 
 
