@@ -8,7 +8,7 @@ Usage::
 
 With the kernels on, a numpy network trains each epoch either in the epoch kernel
 (one compiled call, scalar multiply-adds) or on the BLAS path with the fused
-elementwise passes; ``skbackprop._dispatch.use_epoch_kernel`` chooses from the
+elementwise passes; ``skbackprop._kernels.dispatch.use_epoch_kernel`` chooses from the
 configuration. For every point of a grid (hidden width, number of hidden layers,
 batch size; the input has ``width`` features, 10 classes) this script fits one
 epoch with
@@ -26,10 +26,10 @@ where ``auto`` is slower than ``numpy`` or than the best kernel path by more tha
 the noise margin, and the points where the old rule (the epoch kernel for every
 batch up to 64) lost, computed from the same measurements.
 
-The paths are forced by replacing ``use_epoch_kernel`` in ``skbackprop._dispatch``
-for the duration of a fit; ``auto`` runs the real rule. Timings on a shared
-machine are noisy: read ratios within 5-10% of 1 as ties, and rerun a point that
-looks off with ``--only-width/--only-depth/--only-batch``.
+The paths are forced by replacing ``use_epoch_kernel`` in
+``skbackprop._kernels.dispatch`` for the duration of a fit; ``auto`` runs the real
+rule. Timings on a shared machine are noisy: read ratios within 5-10% of 1 as ties,
+and rerun a point that looks off with ``--only-width/--only-depth/--only-batch``.
 """
 
 import argparse
@@ -51,7 +51,8 @@ REPO = os.path.dirname(HERE)
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from skbackprop import BackpropClassifier, _dispatch, config_context  # noqa: E402
+from skbackprop import BackpropClassifier, config_context  # noqa: E402
+from skbackprop._kernels import dispatch as _dispatch  # noqa: E402
 
 WIDTHS = (32, 128, 512, 1024)
 DEPTHS = (1, 2, 4)

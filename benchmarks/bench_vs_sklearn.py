@@ -20,7 +20,7 @@ Workloads (see benchmarks/README.md):
 
 skbackprop runs twice per repeat: with its compiled (numba) kernels on
 (``config_context(kernels=True)``: the whole-epoch kernel where a batch's work is
-small, ``skbackprop._dispatch``; the fused elementwise passes elsewhere) and off
+small, ``skbackprop._kernels.dispatch``; the fused elementwise passes elsewhere) and off
 (``kernels=False``: numpy only). With
 ``--kernels both`` (the default) runs alternate (ours with kernels, ours numpy,
 sklearn, ours with kernels, ...); the median of ``--repeats`` (default 3) is reported
@@ -67,7 +67,7 @@ if REPO not in sys.path:
 
 import skbackprop  # noqa: E402
 from skbackprop import BackpropClassifier, config_context  # noqa: E402
-from skbackprop._config import numba_installed  # noqa: E402
+from skbackprop._kernels.config import numba_installed  # noqa: E402
 
 # The three variants measured: ours with the compiled kernels, ours numpy only,
 # scikit-learn. VARIANTS (set in main from --kernels) lists those of this run.
@@ -954,7 +954,7 @@ import numba
 res["import_numba_s"] = time.perf_counter() - t0
 res["numba"] = numba.__version__
 t0 = time.perf_counter()
-for name in ("_kernels_epoch", "_kernels_fused"):
+for name in ("_kernels.epoch", "_kernels.fused"):
     importlib.import_module("skbackprop." + name)
 res["import_kernel_modules_s"] = time.perf_counter() - t0
 warnings.simplefilter("ignore", ConvergenceWarning)

@@ -7,9 +7,9 @@ core (:mod:`skbackprop.network`) with pluggable activations
 """
 
 from . import activations, exceptions
-from ._config import config_context, get_config, set_config
-from ._convert import move_to
-from ._kernel_loading import compile_kernels
+from ._estimator.convert import move_to
+from ._kernels.config import config_context, get_config, set_config
+from ._kernels.loading import compile_kernels
 from .activations import (
     ELU,
     GELU,

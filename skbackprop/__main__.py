@@ -1,10 +1,10 @@
 """``python -m skbackprop``: the tour, the classic demo, or the benchmark.
 
-- ``python -m skbackprop`` runs the tour (:mod:`skbackprop._demo_tour`):
+- ``python -m skbackprop`` runs the tour (:mod:`skbackprop._demo.tour`):
   skbackprop beside scikit-learn's MLP on the same grid and folds, then what
   scikit-learn's MLP cannot do; under 20 s on two cores.
 - ``python -m skbackprop --classic [OPTIONS]`` runs the classic demo
-  (:mod:`skbackprop._demo_classic`): a larger grid search with progress,
+  (:mod:`skbackprop._demo.classic`): a larger grid search with progress,
   paired timing and ``--dataset diabetes``.
 - ``python -m skbackprop bench [ARGS]`` runs the benchmark,
   ``benchmarks/bench_vs_sklearn.py`` of a source checkout.
@@ -148,11 +148,11 @@ def main(argv=None):
     if argv[:1] == ["bench"]:
         return _bench(argv[1:])
     if "--classic" in argv:
-        from . import _demo_classic
+        from ._demo import classic as _demo_classic
 
         return _demo_classic.main([a for a in argv if a != "--classic"])
     args = parse_args(argv)
-    from . import _demo_tour
+    from ._demo import tour as _demo_tour
 
     _demo_tour.run(
         quick=args.quick, seed=args.seed, out=args.out, blas_threads=args.blas_threads

@@ -27,8 +27,8 @@ kernels' tables, ONNX export and the trust given to built-ins are read from it
 import numpy as np
 from scipy.special import expit
 
-from . import _xp
-from ._activation_base import Activation, ParametricActivation
+from ._core import xp as _xp
+from ._core.activation_base import Activation, ParametricActivation
 
 __all__ = [
     "ACTIVATIONS",
@@ -378,7 +378,7 @@ class PReLU(ParametricActivation):
 
 def _onnx_ops():
     # The ONNX helpers (erf, sigmoid, ...) import onnx: loaded only when exporting.
-    from . import _onnx_ops
+    from ._export import onnx_ops as _onnx_ops
 
     return _onnx_ops
 

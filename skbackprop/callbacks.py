@@ -51,7 +51,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import BaseEstimator
 
-from ._messages import _warn
+from ._estimator.messages import _warn
 
 __all__ = ["Callback", "ProgressBar", "StopOnLoss"]
 

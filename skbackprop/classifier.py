@@ -11,13 +11,14 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
-from . import _docs, _xp
-from ._available import _available_if
-from ._base import BaseBackprop
-from ._checkpoint import _atomic
-from ._class_weight import ClassWeightMixin
-from ._compat import _fit_context
-from ._validation import _validate_with_hints
+from ._core import xp as _xp
+from ._estimator import docs as _docs
+from ._estimator.available import _available_if
+from ._estimator.base import BaseBackprop
+from ._estimator.class_weight import ClassWeightMixin
+from ._estimator.compat import _fit_context
+from ._estimator.validation import _validate_with_hints
+from ._training.checkpoint import _atomic
 from .losses import BinaryLogLoss, SoftmaxLogLoss
 
 

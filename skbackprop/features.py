@@ -9,10 +9,10 @@ from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from . import _xp
-from ._base import BaseBackprop
-from ._compat import _check_feature_names_in, _fit_context
-from ._sklearn_callbacks import MetaCallbackMixin
+from ._core import xp as _xp
+from ._estimator.base import BaseBackprop
+from ._estimator.compat import _check_feature_names_in, _fit_context
+from ._estimator.sklearn_callbacks import MetaCallbackMixin
 
 __all__ = ["HiddenFeatures"]
 

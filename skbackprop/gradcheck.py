@@ -6,9 +6,9 @@ from numbers import Real
 import numpy as np
 from sklearn.base import clone
 
-from . import _xp
-from ._base import BaseBackprop
-from ._fit_data import _combine
+from ._core import xp as _xp
+from ._estimator.base import BaseBackprop
+from ._training.fit_data import _combine
 
 __all__ = ["check_gradient"]
 

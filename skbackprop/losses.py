@@ -42,9 +42,9 @@ grid keys such as ``loss__delta`` work, and check the delta with
 import numpy as np
 from scipy.special import expit
 
-from . import _xp
-from ._loss_base import Loss, _CanonicalLoss, _check_number, reduce_loss
-from ._loss_utils import (
+from ._core import xp as _xp
+from ._core.loss_base import Loss, _CanonicalLoss, _check_number, reduce_loss
+from ._core.loss_math import (
     _clipped,
     _exp_cap,
     _float64,
@@ -273,7 +273,7 @@ class BinaryLogLoss(_CanonicalLoss):
         return expit(s, out=s)
 
     def _onnx(self, g, s):
-        from ._onnx_ops import sigmoid
+        from ._export.onnx_ops import sigmoid
 
         return sigmoid(g, s)
 

@@ -1,7 +1,7 @@
 """The backprop core: the lecture's forward pass, δ recursion and ``G = δ oᵀ``, batched.
 
 Notation (lecture → code), one row per sample; layer ``l`` is the
-:class:`~skbackprop._layers.Dense` ``net.layers[l-1]``:
+:class:`~skbackprop._core.layers.Dense` ``net.layers[l-1]``:
 
 * ``o^(0) = x``                      → ``O[0] = X``
 * ``s^(l) = W^(l) o^(l-1)``          → ``Dense.forward``:
@@ -32,13 +32,13 @@ layout. An optimizer therefore updates everything in a few vectorized operations
 Arrays of any array-API namespace (PyTorch, CuPy, array-api-strict) run through
 the same layer code. What differs sits in two strategies chosen once per batch
 size (:class:`_Workspace`), never in the algorithm: the namespace's ops
-(:class:`~skbackprop._layers.NumpyOps`: reused buffers, ``out=`` writes, sparse
-inputs; :class:`~skbackprop._layers.ArrayAPIOps`) and each layer's activation
+(:class:`~skbackprop._core.layers.NumpyOps`: reused buffers, ``out=`` writes, sparse
+inputs; :class:`~skbackprop._core.layers.ArrayAPIOps`) and each layer's activation
 step (compiled fused passes, a built-in's in-place numpy forms, the activation's
 own ``forward``/``derivative``, or with trainable parameters). The compiled
 kernels cover the plain dense stack (:attr:`Network.plain_dense_stack`) of
 built-ins on C-contiguous numpy arrays of the network's dtype; see
-:mod:`skbackprop._layers` for the seam other layer kinds plug into.
+:mod:`skbackprop._core.layers` for the seam other layer kinds plug into.
 
 This module imports numpy and scipy only (other namespaces come with their arrays).
 """
@@ -47,9 +47,11 @@ import math
 
 import numpy as np
 
-from . import _config, _layers, _xp
-from ._layers import _apply
-from ._limits import clip_extreme, signal_bound, signal_limit
+from ._core import layers as _layers
+from ._core import xp as _xp
+from ._core.layers import _apply
+from ._core.limits import clip_extreme, signal_bound, signal_limit
+from ._kernels import config as _config
 from .activations import FAST_ACTIVATIONS
 
 # clip_extreme, signal_bound and signal_limit live in _limits; imported here too.
@@ -129,8 +131,8 @@ class _Workspace:
     """One batch size's layers, bound to their buffers and strategies.
 
     Made once per batch size (:meth:`Network._workspace`): here, and only here,
-    the namespace's ops (:class:`~skbackprop._layers.NumpyOps` or
-    :class:`~skbackprop._layers.ArrayAPIOps`) and, through them, each layer's
+    the namespace's ops (:class:`~skbackprop._core.layers.NumpyOps` or
+    :class:`~skbackprop._core.layers.ArrayAPIOps`) and, through them, each layer's
     activation step are chosen, with the compiled fused passes for a plain dense
     stack when the kernels are on.
 
@@ -141,7 +143,7 @@ class _Workspace:
     output : object
         The output layer's step; its ``delta`` gives ``δ^(L)``.
     fused : module or None
-        :mod:`skbackprop._kernels_fused` where its passes are used.
+        :mod:`skbackprop._kernels.fused` where its passes are used.
     canonical : bool
         Whether ``δ^(L)`` and its sums take the compiled pass.
     """
@@ -149,7 +151,7 @@ class _Workspace:
     def __init__(self, net, n):
         # The compiled passes: the same arithmetic, fewer passes over the arrays.
         self.fused = (
-            _config.kernel_module("_kernels_fused") if net.plain_dense_stack else None
+            _config.fused_kernels() if net.plain_dense_stack else None
         )
         if net.xp is np:
             self.ops = _layers.NumpyOps(net.dtype, self.fused, net._coef_tmp)
@@ -168,9 +170,9 @@ class Network:
     """A fully connected network trained by backpropagation.
 
     The network is a stack of layers (:attr:`layers`, bottom to top): one
-    :class:`~skbackprop._layers.Dense` per hidden layer and one for the outputs,
+    :class:`~skbackprop._core.layers.Dense` per hidden layer and one for the outputs,
     the lecture's layer written once. :meth:`forward` and :meth:`loss_gradient`
-    loop over them; see :mod:`skbackprop._layers` for the seam that other layer
+    loop over them; see :mod:`skbackprop._core.layers` for the seam that other layer
     kinds plug into (:meth:`_make_layers`).
 
     Parameters
@@ -268,7 +270,7 @@ class Network:
     def _make_layers(self):
         """Return the layers, bottom to top: the lecture's dense stack.
 
-        The seam for other layer kinds (:mod:`skbackprop._layers`): a subclass
+        The seam for other layer kinds (:mod:`skbackprop._core.layers`): a subclass
         may return more layers, e.g. a per-feature scaling of the inputs below
         the first dense layer. Their parameters follow the dense stack's in the
         flat vector; the compiled kernels then step aside

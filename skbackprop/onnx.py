@@ -63,11 +63,11 @@ from onnx import TensorProto
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from . import _xp
 from . import activations as _activations
 from . import losses as _losses
-from ._limits import graph_signal_limit
-from ._onnx_ops import GraphBuilder
+from ._core import xp as _xp
+from ._core.limits import graph_signal_limit
+from ._export.onnx_ops import GraphBuilder
 from .activations import ParametricActivation
 from .classifier import BackpropClassifier
 from .regressor import BackpropRegressor
@@ -167,7 +167,7 @@ def _checked(out, obj):
 def _clip(g, a, limit):
     """Return ``a`` clipped to ``[-limit, limit]`` (``Min`` then ``Max``), as predict.
 
-    ``limit`` is :func:`skbackprop._limits.graph_signal_limit`: predict's limit
+    ``limit`` is :func:`skbackprop._core.limits.graph_signal_limit`: predict's limit
     (the model dtype's), where the graph's dtype can hold it.
     """
     return g.op("Max", g.op("Min", a, limit), -limit)

@@ -19,9 +19,9 @@ import math
 import numpy as np
 import scipy.optimize
 
-from . import _config
-from ._xp import copy as _copy
-from ._xp import is_numpy, namespace
+from ._core.xp import copy as _copy
+from ._core.xp import is_numpy, namespace
+from ._kernels import config as _config
 
 __all__ = ["SGD", "Adam", "Optimizer", "minimize_lbfgs"]
 
@@ -58,7 +58,7 @@ def _fused(optimizer):
     """Return the fused kernels for a numpy optimizer with kernels on, else None."""
     if optimizer._tmp is None:  # another namespace: no numba
         return None
-    return _config.kernel_module("_kernels_fused")
+    return _config.fused_kernels()
 
 
 def _all_finite(*arrays):
@@ -111,7 +111,7 @@ class Optimizer:
         fold : dict, default=None
             Only where :meth:`folds` is True: the keyword arguments
             ``l2_scale``, ``coef_bounds`` and ``sq_norms`` of the compiled
-            update (:func:`skbackprop._kernels_fused.sgd_update`), which then
+            update (:func:`skbackprop._kernels.fused.sgd_update`), which then
             also adds the L2 term to ``grad`` and writes the squared gradient
             norms in the same pass.
         """
@@ -135,7 +135,7 @@ class Optimizer:
         """Return ``(rule, state, settings)`` for the compiled epoch.
 
         The arguments ``optimizer``, ``state`` and ``settings`` of
-        :func:`skbackprop._kernels_epoch.run_epoch`, which updates ``state`` in
+        :func:`skbackprop._kernels.epoch.run_epoch`, which updates ``state`` in
         place; after it, :meth:`_epoch_kernel_done` takes the rest back. None
         where the kernel has no such rule.
         """
@@ -443,7 +443,7 @@ class Adam(Optimizer):
         computes it, for :meth:`update` (numpy, fused or not, and other
         namespaces) and for the rate a compiled epoch leaves. The compiled epoch
         kernel, which cannot call back into Python between its steps, computes
-        the same expression for each step (``skbackprop._kernels_epoch_jit``);
+        the same expression for each step (``skbackprop._kernels.epoch_jit``);
         the equivalence tests hold the two to the same trajectory.
 
         Parameters

@@ -19,7 +19,7 @@ from sklearn.compose import TransformedTargetRegressor
 from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
-from . import _xp
+from ._core import xp as _xp
 
 __all__ = ["GradientNormDisplay", "LossCurveDisplay"]
 

@@ -6,13 +6,14 @@ from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import column_or_1d
 
-from . import _docs, _xp
-from ._available import _available_if
-from ._base import BaseBackprop
-from ._checkpoint import _atomic
-from ._compat import _fit_context
-from ._messages import _warn
-from ._validation import _validate_with_hints
+from ._core import xp as _xp
+from ._estimator import docs as _docs
+from ._estimator.available import _available_if
+from ._estimator.base import BaseBackprop
+from ._estimator.compat import _fit_context
+from ._estimator.messages import _warn
+from ._estimator.validation import _validate_with_hints
+from ._training.checkpoint import _atomic
 from .losses import LOSSES, Loss, SquaredError, get_loss
 
 # A squared-error target whose scale (largest of its standard deviation and mean

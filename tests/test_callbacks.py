@@ -484,7 +484,7 @@ def _regression():
 def test_set_callbacks_says_it_needs_sklearn_1_9(monkeypatch, data):
     # What scikit-learn < 1.9 (no sklearn.callback) gets: no set_callbacks, so
     # meta-estimators do not try it, and a message saying what to use instead.
-    from skbackprop import _sklearn_callbacks
+    from skbackprop._estimator import sklearn_callbacks as _sklearn_callbacks
 
     monkeypatch.setattr(_sklearn_callbacks, "SUPPORTED", False)
     clf = BackpropClassifier(**SMALL)

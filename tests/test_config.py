@@ -8,13 +8,8 @@ from sklearn.datasets import make_classification
 from threadpoolctl import threadpool_info, threadpool_limits
 
 import skbackprop
-from skbackprop import (
-    BackpropClassifier,
-    _config,
-    config_context,
-    get_config,
-    set_config,
-)
+from skbackprop import BackpropClassifier, config_context, get_config, set_config
+from skbackprop._kernels import config as _config
 from skbackprop.callbacks import Callback
 from skbackprop.network import Network
 

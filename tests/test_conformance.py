@@ -86,13 +86,14 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.exceptions import ConvergenceWarning
 
 import skbackprop.onnx as skonnx
-from skbackprop import BackpropClassifier, BackpropRegressor, _xp
-from skbackprop import _kernels_epoch as epoch_kernel
-from skbackprop import _kernels_fused as fused
+from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop import activations as activations_module
 from skbackprop import losses as losses_module
-from skbackprop._config import config_context
-from skbackprop._layers import _CANONICAL
+from skbackprop._core import xp as _xp
+from skbackprop._core.layers import _CANONICAL
+from skbackprop._kernels import epoch as epoch_kernel
+from skbackprop._kernels import fused as fused
+from skbackprop._kernels.config import config_context
 from skbackprop.activations import ParametricActivation
 from skbackprop.losses import SoftmaxLogLoss
 from skbackprop.network import Network, clip_extreme, forward, signal_limit

@@ -22,7 +22,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skbackprop import __main__ as demo
-from skbackprop import _demo, _demo_tour
+from skbackprop._demo import common as _demo
+from skbackprop._demo import tour as _demo_tour
 
 LOAD = r"load average \d+\.\d\d, \d+\.\d\d, \d+\.\d\d \(1, 5, 15 min\)"
 MACHINE = rf"Machine: \d+ CPUs?( usable of \d+)?, {LOAD}; BLAS: .+ with 1 thread\b"

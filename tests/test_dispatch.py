@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from skbackprop import _dispatch
-from skbackprop._dispatch import forward_macs, use_epoch_kernel
+from skbackprop._kernels import dispatch as _dispatch
+from skbackprop._kernels.dispatch import forward_macs, use_epoch_kernel
 
 W1_UNITS = [100, 256, 256, 10]  # bench_vs_sklearn's W1 network
 W2_UNITS = [20, 32, 3]  # the lecture's SGD (W2) and W3

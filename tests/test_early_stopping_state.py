@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._early_stopping import EarlyStoppingState
+from skbackprop._training.early_stopping import EarlyStoppingState
 
 
 def _training(tol=0.1, n_iter_no_change=2):

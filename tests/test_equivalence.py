@@ -22,7 +22,7 @@ from sklearn.neural_network import MLPClassifier, MLPRegressor
 from sklearn.preprocessing import LabelBinarizer
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._split import _canonical_order
+from skbackprop._training.split import _canonical_order
 
 # scikit-learn's MLP accepts sample_weight from 1.7 on; we support 1.6 too.
 SKLEARN_HAS_SAMPLE_WEIGHT = (

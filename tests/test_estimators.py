@@ -20,7 +20,7 @@ from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils.class_weight import compute_sample_weight
 
 from skbackprop import BackpropClassifier, BackpropRegressor
-from skbackprop._split import _canonical_order
+from skbackprop._training.split import _canonical_order
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=20, random_state=0)
 

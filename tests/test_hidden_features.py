@@ -20,7 +20,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skbackprop import BackpropClassifier, BackpropRegressor, HiddenFeatures, _xp
+from skbackprop import BackpropClassifier, BackpropRegressor, HiddenFeatures
+from skbackprop._core import xp as _xp
 from skbackprop.network import clip_extreme, signal_limit
 
 ATOL = 1e-12

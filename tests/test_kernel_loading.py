@@ -20,13 +20,8 @@ from sklearn.datasets import make_classification
 from sklearn.model_selection import GridSearchCV, cross_validate
 
 import skbackprop
-from skbackprop import (
-    BackpropClassifier,
-    _kernel_loading,
-    config_context,
-    get_config,
-    set_config,
-)
+from skbackprop import BackpropClassifier, config_context, get_config, set_config
+from skbackprop._kernels import loading as _kernel_loading
 from skbackprop.activations import PReLU, ReLU
 from skbackprop.callbacks import Callback
 from skbackprop.losses import SoftmaxLogLoss
@@ -73,8 +68,8 @@ def test_no_writable_cache_location_fits_and_compiles_in_memory(tmp_path):
         m = BackpropClassifier(hidden_layer_sizes=(8,), batch_size=32, max_iter=2,
                                random_state=0).fit(X, y)
         m.partial_fit(X, y)
-        import skbackprop._kernels_epoch, skbackprop._kernels_fused  # decorated
-        from skbackprop import _numba
+        import skbackprop._kernels.epoch, skbackprop._kernels.fused  # decorated
+        from skbackprop._kernels import runtime as _numba
         assert "no locator available" in _numba.CACHE_PROBLEM
 
         @_numba.njit(cache=True)  # a tiny kernel: compiled in memory instead
@@ -104,7 +99,7 @@ def test_numba_disable_jit_is_treated_as_unavailable():
         import skbackprop
         from skbackprop import BackpropClassifier, config_context
         try:
-            skbackprop._kernel_loading.LOAD_COST_S = 0.0  # any fit would load
+            skbackprop._kernels.loading.LOAD_COST_S = 0.0  # any fit would load
         except AttributeError:
             pass
         X, y = make_classification(n_samples=60, random_state=0)
@@ -184,6 +179,7 @@ def loader(monkeypatch, capsys):
 
     fake._warm_up_calls = lambda dtype: [(kernel, ())]
     monkeypatch.setitem(sys.modules, "skbackprop._kernels_fake", fake)
+    monkeypatch.setitem(_kernel_loading._IMPORTERS, "_kernels_fake", lambda: fake)
     monkeypatch.setattr(_kernel_loading, "_is_cached", lambda name, dt: fake.cached)
     return fake
 

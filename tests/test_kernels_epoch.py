@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from sklearn.utils import gen_batches
 
-from skbackprop import _kernels_epoch as K
-from skbackprop import _kernels_epoch_jit as J
+from skbackprop._kernels import epoch as K
+from skbackprop._kernels import epoch_jit as J
 from skbackprop.activations import (
     ELU,
     GELU,
@@ -84,7 +84,7 @@ def _optimizer(name, net, lr):
 def _generic_numpy():
     """Context in which the network and optimizers run their generic numpy code."""
     try:
-        from skbackprop._config import config_context
+        from skbackprop._kernels.config import config_context
     except ImportError:  # no config module: no kernels to turn off
         return contextlib.nullcontext()
     return config_context(kernels=False)
@@ -569,7 +569,7 @@ def test_wide_input_memory_follows_the_network():
     import subprocess
     import sys
 
-    from skbackprop import _dispatch
+    from skbackprop._kernels import dispatch as _dispatch
 
     assert _dispatch.use_epoch_kernel(1, [20_000, 32, 1], np.float64)
     peaks = {}
@@ -639,6 +639,6 @@ def test_tanh_within_2_ulp_of_numpy(dtype):
 
 
 def test_dispatch_knows_when_the_kernel_transposes():
-    from skbackprop import _dispatch
+    from skbackprop._kernels import dispatch as _dispatch
 
     assert _dispatch.TRANSPOSE_MIN_ROWS == J._TRANSPOSE_MIN_ROWS

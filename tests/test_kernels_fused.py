@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
-from skbackprop import _kernels_fused as kf
-from skbackprop._config import config_context
+from skbackprop._kernels import fused as kf
+from skbackprop._kernels.config import config_context
 from skbackprop.activations import Identity, Logistic, ReLU, Tanh
 from skbackprop.losses import BinaryLogLoss, PoissonLoss, SoftmaxLogLoss, SquaredError
 from skbackprop.network import Network

@@ -14,7 +14,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skbackprop import config_context
-from skbackprop._layers import GROUPS, Dense
+from skbackprop._core.layers import GROUPS, Dense
 from skbackprop.activations import PReLU, Tanh
 from skbackprop.losses import SoftmaxLogLoss, SquaredError
 from skbackprop.network import Network

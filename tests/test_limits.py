@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skbackprop import BackpropRegressor
-from skbackprop._limits import clip_extreme, signal_limit
+from skbackprop._core.limits import clip_extreme, signal_limit
 
 
 @pytest.mark.parametrize("model_dtype", [np.float32, np.float64])

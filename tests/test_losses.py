@@ -19,7 +19,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.utils import estimator_checks
 
 from skbackprop import BackpropRegressor, check_gradient
-from skbackprop._kernels_epoch import loss_code
+from skbackprop._kernels.epoch import loss_code
 from skbackprop.losses import (
     LOSSES,
     BinaryLogLoss,

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from skbackprop import BackpropRegressor, check_gradient
-from skbackprop._kernels_epoch import loss_code
+from skbackprop._kernels.epoch import loss_code
 from skbackprop.losses import HuberLoss, Loss, reduce_loss
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")

@@ -13,7 +13,8 @@ import sklearn
 from array_api_compat import array_namespace
 from sklearn.datasets import make_regression
 
-from skbackprop import BackpropRegressor, _xp
+from skbackprop import BackpropRegressor
+from skbackprop._core import xp as _xp
 from skbackprop.activations import Tanh
 from skbackprop.losses import HuberLoss, Loss, QuantileLoss, reduce_loss
 from skbackprop.network import Network

@@ -14,7 +14,7 @@ from numpy.testing import assert_allclose
 
 from skbackprop import activations as A
 from skbackprop import losses as L
-from skbackprop._activation_base import ParametricActivation
+from skbackprop._core.activation_base import ParametricActivation
 
 ACTIVATION_CLASSES = list(A.BUILTIN_ACTIVATIONS)
 LOSS_CLASSES = list(L.BUILTIN_LOSSES)
@@ -99,7 +99,7 @@ def test_is_builtin_trusts_the_classes_themselves_only():
 
 # ------------------------------------------------------------ the kernels
 def test_epoch_kernel_codes_come_from_the_classes():
-    K = pytest.importorskip("skbackprop._kernels_epoch")
+    K = pytest.importorskip("skbackprop._kernels.epoch")
     for cls in ACTIVATION_CLASSES:
         act = _instance(cls)
         code = K.activation_code(act)
@@ -115,7 +115,7 @@ def test_epoch_kernel_codes_come_from_the_classes():
 
 
 def test_fused_codes_are_the_fast_activations():
-    kf = pytest.importorskip("skbackprop._kernels_fused")
+    kf = pytest.importorskip("skbackprop._kernels.fused")
     assert set(kf.FUSED_CODES) == set(A.FAST_ACTIVATIONS)
     assert all(kf.FUSED_CODES[c] == c.kernel_code for c in kf.FUSED_CODES)
 
@@ -127,7 +127,7 @@ def test_epoch_kernel_branch_computes_the_class(cls):
     # where the class has it, else derivative (the two differ at NaN for ReLU).
     # This also catches a stale numba cache after a code was changed.
     pytest.importorskip("numba")
-    from skbackprop import _kernels_epoch_jit as J
+    from skbackprop._kernels import epoch_jit as J
 
     act = _instance(cls)
     s = SIGNALS.reshape(1, -1)
@@ -149,7 +149,7 @@ def test_epoch_kernel_branch_computes_the_class(cls):
 @pytest.mark.parametrize("cls", KERNEL_LOSSES, ids=_by_name)
 def test_epoch_kernel_link_computes_the_class(cls):
     pytest.importorskip("numba")
-    from skbackprop import _kernels_epoch_jit as J
+    from skbackprop._kernels import epoch_jit as J
 
     loss = cls()
     S = np.array([[0.0, 1.5, -2.0], [30.0, -30.0, 800.0], [0.2, 0.1, -0.3]])
@@ -164,7 +164,7 @@ def test_epoch_kernel_link_computes_the_class(cls):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_fused_kernels_compute_every_fast_activation(dtype):
-    kf = pytest.importorskip("skbackprop._kernels_fused")
+    kf = pytest.importorskip("skbackprop._kernels.fused")
     rng = np.random.default_rng(0)
     for cls, code in kf.FUSED_CODES.items():
         act = cls()
@@ -201,7 +201,7 @@ def test_onnx_form_runs_as_forward(cls, dtype):
     ort = pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper
 
-    from skbackprop._onnx_ops import GraphBuilder
+    from skbackprop._export.onnx_ops import GraphBuilder
 
     class _Scope:
         def __init__(self):
@@ -266,7 +266,7 @@ def test_every_builtin_bounds_its_output(cls):
 
 
 def test_signal_bound_trusts_the_registry_only():
-    from skbackprop._limits import signal_bound
+    from skbackprop._core.limits import signal_bound
 
     class MyReLU(A.ReLU):
         def forward(self, s):

@@ -827,7 +827,7 @@ def _interrupt_in_epoch(monkeypatch, kernels, epoch, batches_per_epoch):
 
         monkeypatch.setattr(Network, "loss_gradient", loss_gradient)
         return
-    from skbackprop import _kernels_epoch
+    from skbackprop._kernels import epoch as _kernels_epoch
 
     original = _kernels_epoch.run_epoch
 
@@ -972,7 +972,7 @@ def test_interrupt_between_compiled_chunks_ends_the_epoch_there(monkeypatch, sol
     further chunk runs, and the fit ends as on the numpy path: epoch 2's
     weights, optimizer state and records, and the warning.
     """
-    from skbackprop import _kernels_epoch
+    from skbackprop._kernels import epoch as _kernels_epoch
 
     monkeypatch.setattr(_kernels_epoch, "CHUNK_SECONDS", 0.0)  # a batch per call
     calls, original = [], _kernels_epoch._epoch

@@ -18,7 +18,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skbackprop import BackpropClassifier, BackpropRegressor, check_gradient
-from skbackprop._split import _canonical_order
+from skbackprop._training.split import _canonical_order
 from skbackprop.activations import ACTIVATIONS, Activation
 from skbackprop.network import signal_bound
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy.special import erf, expit, xlogy
 
-from skbackprop import _xp
+from skbackprop._core import xp as _xp
 from skbackprop.activations import ACTIVATIONS, ParametricActivation
 from skbackprop.losses import (
     BinaryLogLoss,

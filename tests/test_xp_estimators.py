@@ -28,10 +28,10 @@ from skbackprop import (
     BackpropClassifier,
     BackpropRegressor,
     PReLU,
-    _xp,
     check_gradient,
     move_to,
 )
+from skbackprop._core import xp as _xp
 from skbackprop.losses import Loss, reduce_loss
 
 # torch is optional: array-api-strict always runs. Its cases are marked slow:

@@ -168,7 +168,7 @@ def test_array_api_tag_follows_what_scikit_learn_allows():
     from sklearn.utils import get_tags
 
     from skbackprop import BackpropClassifier, BackpropRegressor
-    from skbackprop._xp import dispatch_supported
+    from skbackprop._core.xp import dispatch_supported
 
     for cls in (BackpropClassifier, BackpropRegressor):
         assert get_tags(cls()).array_api_support is dispatch_supported()

@@ -1,0 +1,175 @@
+"""Parameter and attribute documentation shared by both estimators' docstrings."""
+
+import textwrap
+
+from ..activations import BUILTIN_ACTIVATIONS
+
+# The built-ins' names, from the registry: ("identity", "logistic" or "sigmoid", ...).
+_NAMES = ", ".join(
+    " or ".join(f'"{name}"' for name in (cls.name, *cls._aliases))
+    for cls in BUILTIN_ACTIVATIONS
+)
+_ACTIVATION = textwrap.fill(
+    f"Hidden-layer activation θ: a name ({_NAMES}), an instance of a subclass of "
+    ":class:`skbackprop.activations.Activation` (your own included), or a list "
+    "with one of those per hidden layer.",
+    width=80,
+    initial_indent=" " * 8,
+    subsequent_indent=" " * 8,
+)
+
+HIDDEN_PARAMS = f"""\
+hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(100,)
+        The ith element is the number of units in the ith hidden layer.
+
+    activation : str, Activation or list of them, default="relu"
+{_ACTIVATION}"""
+
+COMMON_PARAMS = """\
+solver : {"lbfgs", "sgd", "adam"}, default="adam"
+        "sgd" is the lecture's (mini-batch) stochastic gradient descent, with
+        momentum; "adam" is Adam; "lbfgs" is scipy's L-BFGS-B on the full batch.
+
+    alpha : float, default=0.0001
+        L2 penalty: the objective adds ``alpha / (2 Σw) · Σ‖coefs‖²``.
+
+    batch_size : int or "auto", default="auto"
+        Rows per stochastic step; "auto" is ``min(200, n_samples)``. 1 is the
+        lecture's per-example SGD, ``n_samples`` full-batch gradient descent.
+
+    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
+        Step-size schedule of "sgd".
+
+    learning_rate_init : float, default=0.001
+        Initial step size of "sgd" and "adam".
+
+    power_t : float, default=0.5
+        Exponent of the "invscaling" schedule.
+
+    max_iter : int, default=200
+        Maximum epochs (stochastic solvers) or iterations (lbfgs).
+
+    shuffle : bool, default=True
+        Shuffle the rows every epoch (stochastic solvers).
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the early-stopping split.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+
+    verbose : bool, default=False
+        Print progress per epoch.
+
+    warm_start : bool, default=False
+        Start ``fit`` from the current weights instead of new ones.
+
+    momentum : float, default=0.9
+        Momentum of "sgd".
+
+    nesterovs_momentum : bool, default=True
+        Use Nesterov's momentum with "sgd".
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the data, stop when its score stops
+        improving, and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Fraction held out for early stopping, in (0, 1). On small data the
+        held-out set grows to its minimum: 2 samples, and one of each class for
+        binary targets (stratified, as in scikit-learn).
+
+    beta_1 : float, default=0.9
+        Adam's first-moment decay.
+
+    beta_2 : float, default=0.999
+        Adam's second-moment decay.
+
+    epsilon : float, default=1e-8
+        Adam's numerical-stability constant.
+
+    n_iter_no_change : int, default=10
+        Epochs without ``tol`` improvement before stopping.
+
+    max_fun : int, default=15000
+        Maximum loss evaluations of "lbfgs".
+
+    validation_metric : {"score", "loss"}, default="score"
+        What early stopping watches on the validation set: the score (accuracy or
+        R², higher is better; scikit-learn's behaviour) or the loss (lower is
+        better). The loss keeps improving after a coarse score such as accuracy
+        saturates, so "loss" trains until the model stops getting more confident,
+        while "score" restores the first epoch that reached the best score. With
+        ``class_weight`` the score is the class-weighted accuracy, and an epoch
+        whose score ties the best (within ``tol``) counts as better when its
+        class-weighted validation loss is lower.
+
+    callbacks : object or list of objects, default=None
+        Objects with any of ``on_fit_begin(estimator, logs)``,
+        ``on_epoch_begin(estimator, logs)``, ``on_epoch_end(estimator, logs)`` and
+        ``on_fit_end(estimator, logs)``. ``on_epoch_end`` receives the epoch's
+        figures (``epoch``, ``loss``, ``gradient_norms``, ``learning_rate``,
+        ``elapsed`` seconds, and with early stopping ``validation_score`` and
+        ``validation_loss``); returning True stops training after that epoch.
+        See :mod:`skbackprop.callbacks`. scikit-learn's own callbacks
+        (``sklearn.callback``, scikit-learn >= 1.9) are registered with
+        ``set_callbacks`` instead."""
+
+COMMON_ATTRIBUTES = """\
+loss_ : float
+        Objective at the end of training.
+
+    best_loss_ : float or None
+        Lowest training loss seen (None with early stopping).
+
+    loss_curve_ : list of float
+        Training loss per epoch (stochastic solvers).
+
+    validation_scores_ : list of float or None
+        Validation score per epoch with early stopping.
+
+    validation_loss_curve_ : list of float or None
+        Validation loss (without the L2 term) per epoch with early stopping.
+
+    best_validation_score_ : float or None
+        Best validation score with early stopping.
+
+    gradient_norms_ : ndarray of shape (n_epochs, `n_layers_` - 1)
+        Per epoch (per iteration for lbfgs), the mean over batches of each layer's
+        coefficient-gradient L2 norm; one row per entry of ``loss_curve_``.
+
+    t_ : int
+        Training samples seen by the stochastic solver.
+
+    coefs_ : list of ndarray
+        ``coefs_[i]`` has shape (units of layer i, units of layer i + 1): the
+        lecture's ``W^(i+1)[:, 1:].T``. Assigning or editing them changes the model.
+
+    intercepts_ : list of ndarray
+        ``intercepts_[i]`` is the bias of layer i + 1: the lecture's
+        ``W^(i+1)[:, 0]``.
+
+    activations_ : list of Activation
+        The hidden activations used, one per hidden layer.
+
+    activation_params_ : list of (ndarray or None)
+        Learned parameters of parametric activations (PReLU slopes), one entry per
+        hidden layer.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Feature names seen during fit, when ``X`` has string column names.
+
+    n_iter_ : int
+        Epochs (or lbfgs iterations) run by the last call to fit.
+
+    n_layers_ : int
+        Number of layers, input and output included.
+
+    n_outputs_ : int
+        Number of outputs.
+
+    out_activation_ : str
+        Output activation: "identity", "exp", "logistic" or "softmax"."""

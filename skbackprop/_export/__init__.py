@@ -1,0 +1,1 @@
+"""Helpers of the ONNX export (:mod:`skbackprop.onnx`)."""

@@ -1,0 +1,1 @@
+"""The training loops: stochastic epochs, L-BFGS, batches, early stopping."""
