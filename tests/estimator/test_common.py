@@ -84,7 +84,7 @@ def _runnable_here(check):
     reported as skipped, so they are left out. What it has (array-api-strict on
     both its devices, PyTorch on the CPU when installed) runs. Array-API
     dispatch itself needs SciPy >= 1.14: with older SciPy no array-API check
-    runs (tests/test_xp_estimators.py checks that refusal).
+    runs (tests/array_api/test_xp_estimators.py checks that refusal).
     """
     kw = getattr(check, "keywords", {})
     targets = []
