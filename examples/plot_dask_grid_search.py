@@ -84,7 +84,7 @@ if __name__ == "__main__":
 # The results
 # -----------
 # ``cv_results_`` is the same as from a search with ``n_jobs=1``
-# (``tests/test_dask.py`` checks it).
+# (``tests/estimator/test_dask.py`` checks it).
 if __name__ == "__main__":
     labels = [
         f"{p['backpropclassifier__activation']}, "

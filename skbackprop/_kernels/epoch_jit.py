@@ -71,7 +71,7 @@ def _gelu_cdf(s, dt):
 # with e^y as fdlibm's exp: y = k·ln2 + r, |r| <= ln2/2, a rational in r, then
 # times 2^k built from k's bits by selects (exact). |x| is capped at 20, where tanh
 # is 1 in both dtypes; NaN passes through every step, the sign comes back last
-# (tanh(-0.0) = -0.0). tests/test_kernels_epoch.py checks it within 2 ulp of
+# (tanh(-0.0) = -0.0). tests/kernels/test_kernels_epoch.py checks it within 2 ulp of
 # numpy's tanh.
 _TANH_P = (-9.64399179425052238628e-1, -9.92877231001918586564e1,
            -1.61468768441708447952e3)  # fmt: skip

@@ -339,7 +339,7 @@ def using(modules):
 
 
 def module_for(name, setting):
-    """Return the kernels of kind ``name`` to use now, or None (``config.*_kernels``)."""
+    """Return the kernels of kind ``name`` to use now, or None (``*_kernels()``)."""
     modules = _FIT_KERNELS.get()
     if modules is not None:
         return modules.get(name)

@@ -29,6 +29,7 @@ from skbackprop import (
     Tanh,
 )
 from skbackprop.activations import ACTIVATIONS, get_activation
+from tests._builtins import ACTIVATION_CLASSES, ACTIVATION_NAMES
 
 # Slopes of a PReLU layer with six units: each unit its own slope, one negative
 # and one zero among them.
@@ -88,6 +89,11 @@ def _signals(dtype=np.float64):
 
 ALL_BUILTINS = [*(act for act, _ in REFERENCES.values()), PReLU()]
 ALL_IDS = [*REFERENCES, "prelu"]
+
+
+def test_the_formula_tables_cover_every_builtin():
+    """A new built-in is checked against a formula once the registry lists it."""
+    assert {type(act) for act in ALL_BUILTINS} == set(ACTIVATION_CLASSES)
 
 
 @pytest.mark.parametrize("name", list(REFERENCES))
@@ -513,7 +519,7 @@ def test_prelu_init_is_the_starting_slope():
 
 
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
-@pytest.mark.parametrize("activation", [*ACTIVATIONS, "swish"])
+@pytest.mark.parametrize("activation", [*ACTIVATION_NAMES, "swish"])
 def test_float32_training_stays_float32(activation):
     """Fitting on float32 keeps weights, slopes and probabilities in float32."""
     act = Swish() if activation == "swish" else activation

@@ -257,7 +257,7 @@ def test_grid_search_over_loss_objects_and_nested_params():
 
 # scikit-learn's checks that exercise parameters, cloning, refits, pickling,
 # dtypes and sample weights, with loss objects as nested parameters (the whole
-# check_estimator suite, in tests/test_common.py, takes far longer).
+# check_estimator suite, in tests/estimator/test_common.py, takes far longer).
 SKLEARN_CHECKS = [
     "check_estimator_cloneable",
     "check_get_params_invariance",

@@ -19,8 +19,9 @@ from sklearn.preprocessing import StandardScaler
 
 import skbackprop.onnx as skonnx
 from skbackprop import BackpropClassifier, BackpropRegressor, PReLU
-from skbackprop.activations import ACTIVATIONS, Activation, ParametricActivation
+from skbackprop.activations import Activation, ParametricActivation
 from skbackprop.losses import Loss, reduce_loss
+from tests._builtins import ACTIVATION_NAMES
 
 FEW_ITERATIONS = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning"
@@ -127,7 +128,7 @@ NoOnnxTanhSquared = type("NoOnnxTanhSquared", (TanhSquared,), {"onnx_nodes": Non
 # ------------------------------------------------------------- activations
 @FEW_ITERATIONS
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_each_activation_on_a_wide_range(name, dtype):
     # One unit with weights 1 and biases 0 makes predict(x) = θ(x): compares the
     # graph's θ with the numpy one in the tails too (softplus, erf, expm1).
@@ -149,7 +150,7 @@ def test_each_activation_on_a_wide_range(name, dtype):
 @FEW_ITERATIONS
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_every_activation_in_one_network_at_opset_9(dtype):
-    acts = [name for name in sorted(ACTIVATIONS) if name != "prelu"] + [PReLU()]
+    acts = [name for name in ACTIVATION_NAMES if name != "prelu"] + [PReLU()]
     clf = BackpropClassifier(hidden_layer_sizes=[3] * len(acts), activation=acts)
     clf = fit(clf, LABELS["binary-str"], dtype)
     onx = skonnx.to_onnx(clf, dtype=dtype, target_opset=9, options={"zipmap": False})
@@ -401,7 +402,7 @@ EXTREMES = {
 
 @FEW_ITERATIONS
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_graph_clips_extreme_inputs_and_signals_as_predict_does(name, dtype):
     # predict clips inputs and every layer's signal at sqrt(finfo.max); the
     # graph must apply the same rule, or the two disagree for huge inputs (a
@@ -441,7 +442,7 @@ def test_float64_graph_of_a_float32_model_clips_where_predict_does(name):
 @FEW_ITERATIONS
 @pytest.mark.filterwarnings("ignore:invalid value:RuntimeWarning")  # NaN signals
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
 def test_graph_keeps_a_nan_row_nan_as_the_network_does(name, dtype):
     # predict refuses NaN inputs (scikit-learn's validation); the graph cannot
     # refuse, so it follows the network's rule: NaN is not clipped, its row

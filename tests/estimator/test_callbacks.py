@@ -16,7 +16,7 @@ from skbackprop.callbacks import Callback, ProgressBar, StopOnLoss
 
 SMALL = dict(hidden_layer_sizes=(8, 4), max_iter=12, random_state=0)
 EPOCH_KEYS = {"epoch", "loss", "gradient_norms", "learning_rate", "elapsed"}
-# The settings tests/test_common.py runs scikit-learn's estimator checks with.
+# The settings tests/estimator/test_common.py runs scikit-learn's estimator checks with.
 CHECKS = dict(
     hidden_layer_sizes=(32,), learning_rate_init=0.01, max_iter=100, random_state=0
 )
@@ -245,8 +245,8 @@ def test_pickle_during_fit_drops_the_live_bar(data, monkeypatch, tqdm_installed)
 @pytest.mark.slow
 def test_check_estimator_with_callbacks():
     # One estimator is enough: the callbacks are parameters like any other, and
-    # tests/test_common.py runs the checks over every configuration. The regressor
-    # is the faster of the two; StopOnLoss(1e-8) never fires.
+    # tests/estimator/test_common.py runs the checks over every configuration. The
+    # regressor is the faster of the two; StopOnLoss(1e-8) never fires.
     estimator = BackpropRegressor(
         **CHECKS,
         early_stopping=True,

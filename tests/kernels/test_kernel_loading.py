@@ -27,7 +27,7 @@ from skbackprop.callbacks import Callback
 from skbackprop.losses import SoftmaxLogLoss
 from skbackprop.network import Network
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 X, y = make_classification(n_samples=120, n_features=8, n_classes=3,
                            n_informative=5, random_state=0)  # fmt: skip

@@ -4,7 +4,7 @@ Every hidden layer's features equal a forward pass computed by hand with numpy
 from ``coefs_``, ``intercepts_`` and the activations (to 1e-12), fitted here or
 frozen, alone, after a pipeline's scaler, inside a pipeline, as pandas output, and
 on array-api-strict and torch under array_api_dispatch. scikit-learn's estimator
-checks run over it in tests/test_common.py.
+checks run over it in tests/estimator/test_common.py.
 """
 
 import warnings
