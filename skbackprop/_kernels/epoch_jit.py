@@ -19,7 +19,8 @@ from .runtime import njit as _jit
 # The branches below, named by the code each built-in class holds (its
 # ``kernel_code``; the numbers are defined there, once). numba freezes these
 # globals into the compiled code and its cache tracks this file only, so a code,
-# once given, is never changed (tests/test_registry.py runs every branch).
+# once given, is never changed (tests/core/test_registry.py runs every
+# branch).
 # Hidden activations θ.
 IDENTITY = _act.Identity.kernel_code
 LOGISTIC = _act.Logistic.kernel_code
