@@ -115,6 +115,21 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         (``sklearn.callback``, scikit-learn >= 1.9) are registered with
         ``set_callbacks`` instead."""
 
+DROPOUT_PARAM = """\
+dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Inverted dropout while training, in [0, 1): the probability of dropping
+        each hidden unit's output, one rate for every hidden layer or one per
+        hidden layer. Each batch draws a new mask ``m`` (seeded by
+        ``random_state``), the layer above sees ``o ⊙ m / (1 - p)`` and the
+        backward pass multiplies the same mask into δ. Prediction,
+        ``predict_proba``, ``score``, the early-stopping validation scores and
+        losses, :class:`~skbackprop.HiddenFeatures` and ONNX export use the
+        weights without dropout; ``loss_curve_`` is the training loss with it.
+        Needs a stochastic solver ("sgd" or "adam"). With dropout the compiled
+        epoch kernel and the fused layer passes step aside (the numpy path
+        trains the layers; the compiled optimizer step still applies).
+        0.0 adds nothing: today's training, bit for bit."""
+
 COMMON_ATTRIBUTES = """\
 loss_ : float
         Objective at the end of training.
