@@ -71,7 +71,7 @@ class StateMixin:
         return acts
 
     def _dropout_rates(self, n_hidden):
-        """The ``dropout`` rate above each hidden layer, validated (before any change).
+        """Return the ``dropout`` rate above each hidden layer, validated.
 
         Dropout draws a new mask for every evaluation of the loss: L-BFGS, whose
         line search compares evaluations of one objective, cannot train with it.
@@ -87,7 +87,7 @@ class StateMixin:
         return rates
 
     def _dropout_seed(self, rates):
-        """Seed of this call's dropout masks, from ``random_state`` (None: none).
+        """Return the seed of this call's dropout masks (None without dropout).
 
         Drawn only with dropout, so that without it the random draws are
         scikit-learn's. The samples seen so far (``t_``) are mixed in: calls of
