@@ -124,7 +124,10 @@ dropout : float or array-like of shape (n_layers - 2,), default=0.0
         backward pass multiplies the same mask into δ. Prediction,
         ``predict_proba``, ``score``, the early-stopping validation scores and
         losses, :class:`~skbackprop.HiddenFeatures` and ONNX export use the
-        weights without dropout; ``loss_curve_`` is the training loss with it.
+        weights without dropout; ``loss_curve_`` is the training loss with it,
+        noisier than without (other masks each epoch), so the stopping rule on
+        it (``tol``, ``n_iter_no_change``) fires sooner: prefer
+        ``early_stopping=True``, or a larger ``n_iter_no_change``.
         Needs a stochastic solver ("sgd" or "adam"). With dropout the compiled
         epoch kernel and the fused layer passes step aside (the numpy path
         trains the layers; the compiled optimizer step still applies).
