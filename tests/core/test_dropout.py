@@ -21,6 +21,7 @@ from numpy.testing import assert_allclose, assert_array_equal
 from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.frozen import FrozenEstimator
+from sklearn.utils.estimator_checks import check_estimator
 
 from skbackprop import (
     BackpropClassifier,
@@ -45,6 +46,8 @@ X_CLS, Y_CLS = make_classification(
 )
 X_REG, Y_REG = make_regression(n_samples=80, n_features=5, random_state=0)
 Y_REG = Y_REG / Y_REG.std()
+# As tests/estimator/test_common.py's small configurations.
+SMALL_CHECKS = dict(learning_rate_init=0.01, max_iter=100, random_state=0)
 
 
 def _targets(loss, n, d, rng):
@@ -446,3 +449,67 @@ def test_dropout_rates_spells_out_one_rate_per_layer():
     assert dropout_rates(None, 2) == [0.0, 0.0]
     assert dropout_rates((np.float32(0.5),), 1) == [0.5]
     assert _dropout.dropout_rates(0, 0) == []
+
+
+# ------------------------------------------------- sample weights, estimator checks
+
+
+def test_integer_weights_act_as_repeated_rows_in_expectation():
+    # A row of weight k gets one mask, its k copies k masks: the gradients agree
+    # in expectation over the masks, not draw by draw (scikit-learn's
+    # check_sample_weight_equivalence compares single fits, so it cannot pass
+    # with dropout, as with any estimator that randomises per row).
+    rng = np.random.default_rng(5)
+    units = [3, 6, 2]
+    X, Y = rng.normal(size=(6, 3)), rng.normal(size=(6, 2))
+    w = np.array([0, 1, 2, 3, 1, 2])
+    X_rep, Y_rep = X.repeat(w, axis=0), Y.repeat(w, axis=0)
+
+    def draws(X, Y, sw, n=3000):
+        net = _network(units, [Tanh()], SquaredError(), 0.5, seed=6)
+        out = np.empty((n, net.params.size))
+        for i in range(n):
+            net.loss_gradient(X, Y, sw, 0.0)
+            out[i] = net.grad
+        return out.mean(axis=0), out.std(axis=0) / math.sqrt(n)
+
+    (weighted, se_w), (repeated, se_r) = draws(X, Y, w), draws(X_rep, Y_rep, None)
+    bound = 5 * np.sqrt(se_w**2 + se_r**2)
+    assert (np.abs(weighted - repeated) < bound).all()
+    unweighted, se_u = draws(X, Y, None)  # the test can tell weights apart
+    assert (np.abs(unweighted - repeated) > 5 * np.sqrt(se_u**2 + se_r**2)).any()
+
+
+_SAMPLE_WEIGHT_EQUIVALENCE = {
+    "check_sample_weight_equivalence_on_dense_data",
+    "check_sample_weight_equivalence_on_sparse_data",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "estimator",
+    [BackpropClassifier(hidden_layer_sizes=(32,), dropout=0.2, **SMALL_CHECKS),
+     BackpropRegressor(hidden_layer_sizes=(16, 8), dropout=[0.2, 0.1],
+                       **SMALL_CHECKS)],
+    ids=["classifier", "regressor"],
+)  # fmt: skip
+def test_scikit_learns_checks_pass_with_dropout(estimator):
+    """Every check passes, the single-fit sample-weight equivalence excepted.
+
+    That one fits once with integer weights and once with repeated rows and
+    compares the predictions to 1e-7: with dropout, k copies of a row draw k
+    masks where the weighted row draws one, so the two fits follow different
+    (equally likely) trajectories; the weights are right in expectation
+    (:func:`test_integer_weights_act_as_repeated_rows_in_expectation`).
+    """
+    results = check_estimator(estimator, on_fail=None, on_skip=None)
+    failed = {
+        r["check_name"]: r["exception"] for r in results if r["status"] == "failed"
+    }
+    assert set(failed) == _SAMPLE_WEIGHT_EQUIVALENCE, failed
+    for exception in failed.values():
+        assert "sample_weight" in str(exception)
+    skipped = [r for r in results if r["status"] == "skipped"]
+    assert all("array_api" in r["check_name"] for r in skipped), skipped
+    assert sum(r["status"] == "passed" for r in results) > 50
