@@ -200,6 +200,12 @@ class Network:
     random_state : None, int, sequence of int, SeedSequence or Generator, \
             default=None
         Seed of the dropout masks (:func:`numpy.random.default_rng`).
+    input_layer : object, default=None
+        A layer of the seam below the first dense layer, e.g. a
+        :class:`~skbackprop._core.embeddings.PeriodicEmbedding` of the
+        ``layer_units[0]`` inputs; the first dense layer then takes its
+        ``n_out`` outputs. Its parameters follow the dense stack's in the flat
+        vector; the prediction function :func:`forward` does not know it.
 
     Attributes
     ----------
@@ -234,6 +240,7 @@ class Network:
         device=None,
         dropout=None,
         random_state=None,
+        input_layer=None,
     ):
         self.layer_units = list(layer_units)
         self.activations = list(activations)
@@ -247,6 +254,7 @@ class Network:
                 f"{len(self.layer_units) - 2} hidden layers."
             )
         self.dropout = _dropout.dropout_rates(dropout, len(self.activations))
+        self.input_layer = input_layer
         self.masks = None
         if any(self.dropout):
             self.masks = _dropout.MaskSource(random_state)
@@ -299,7 +307,7 @@ class Network:
         """Return the layers, bottom to top: the lecture's dense stack.
 
         With :attr:`dropout`, a :class:`~skbackprop._core.dropout.Dropout` above
-        each hidden layer with a positive rate.
+        each hidden layer with a positive rate; an ``input_layer`` at the bottom.
 
         The seam for other layer kinds (:mod:`skbackprop._core.layers`): a subclass
         may return more layers, e.g. a per-feature scaling of the inputs below
@@ -310,6 +318,9 @@ class Network:
         units, acts = self.layer_units, self.activations
         pairs = list(zip(units[:-1], units[1:], strict=True))
         layers = []
+        if self.input_layer is not None:
+            layers.append(self.input_layer)
+            pairs[0] = (self.input_layer.n_out, pairs[0][1])
         for (n_in, n_out), act, rate in zip(pairs, acts, self.dropout, strict=False):
             layers.append(_layers.Dense(n_in, n_out, activation=act))
             if rate:
