@@ -31,6 +31,7 @@ from skbackprop import (
     config_context,
 )
 from skbackprop._core import dropout as _dropout
+from skbackprop._core import xp as _xp
 from skbackprop._core.dropout import Dropout, MaskSource, dropout_rates
 from skbackprop._core.layers import Dense
 from skbackprop._core.xp import dispatch_supported
@@ -388,8 +389,12 @@ def test_array_api_strict_network_draws_numpys_masks():
 
 
 @pytest.mark.skipif(not dispatch_supported(), reason="scikit-learn refuses dispatch")
-def test_array_api_strict_fit_equals_numpys():
-    xp = pytest.importorskip("array_api_strict")
+@pytest.mark.parametrize(
+    "namespace", ["array_api_strict", pytest.param("torch", marks=pytest.mark.slow)]
+)
+def test_fit_in_another_namespace_equals_numpys(namespace):
+    # The masks are drawn on the host: the same masks, the same trajectory.
+    xp = pytest.importorskip(namespace)
     params = dict(hidden_layer_sizes=(8, 5), dropout=[0.3, 0.1], max_iter=4,
                   random_state=0, learning_rate_init=0.01)  # fmt: skip
     ref = BackpropClassifier(**params).fit(X_CLS, Y_CLS)
@@ -397,9 +402,9 @@ def test_array_api_strict_fit_equals_numpys():
         est = BackpropClassifier(**params).fit(xp.asarray(X_CLS), xp.asarray(Y_CLS))
         proba = est.predict_proba(xp.asarray(X_CLS))
     for a, b in zip(est.coefs_, ref.coefs_, strict=True):
-        assert_allclose(np.asarray(a), b, rtol=1e-10, atol=1e-13)
+        assert_allclose(_xp.to_numpy(a), b, rtol=1e-10, atol=1e-13)
     assert_allclose(est.loss_curve_, ref.loss_curve_, rtol=1e-10)
-    assert_allclose(np.asarray(proba), ref.predict_proba(X_CLS), rtol=1e-10)
+    assert_allclose(_xp.to_numpy(proba), ref.predict_proba(X_CLS), rtol=1e-10)
 
 
 # ---------------------------------------------------------------- bad values
