@@ -53,7 +53,8 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Shuffle the rows every epoch (stochastic solvers).
 
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the early-stopping split.
+        Seeds weight initialisation, shuffling, the early-stopping split and
+        the ``dropout`` masks.
 
     tol : float, default=1e-4
         Improvement below which an epoch counts as no improvement.
