@@ -43,6 +43,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         applies per label column, and a dict form is a list of dicts (one per
         column) as in :func:`sklearn.utils.class_weight.compute_sample_weight`.
 
+    {_docs.DROPOUT_PARAM}
+
     Attributes
     ----------
     classes_ : ndarray or list of ndarray
@@ -99,6 +101,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         validation_metric="score",
         callbacks=None,
         class_weight=None,
+        dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -126,6 +129,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         self.validation_metric = validation_metric
         self.callbacks = callbacks
         self.class_weight = class_weight
+        self.dropout = dropout
 
     # ------------------------------------------------------------ targets
     def _validate_input(self, X, y, incremental, reset, xp):

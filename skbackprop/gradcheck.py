@@ -39,6 +39,10 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
     slopes: check such losses with smooth activations, on data whose residuals
     are not exactly 0.
 
+    With ``dropout`` the objective is the training loss under one fixed set of
+    dropout masks (the same masks in every evaluation, drawn from a fixed seed):
+    the check covers the masks on the outputs and on δ.
+
     Parameters
     ----------
     estimator : BackpropClassifier or BackpropRegressor
@@ -129,6 +133,7 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
 
     def loss(flat):
         net.params[...] = net.asarray(flat)
+        net.reseed(0)  # dropout: the same masks in every evaluation
         return float(net.loss_gradient(X, Y, sw, alpha))
 
     params = _xp.to_numpy(net.params).copy()

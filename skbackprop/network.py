@@ -47,6 +47,7 @@ import math
 
 import numpy as np
 
+from ._core import dropout as _dropout
 from ._core import layers as _layers
 from ._core import xp as _xp
 from ._core.layers import _apply
@@ -190,6 +191,21 @@ class Network:
         Array namespace of the parameters and the data; None for numpy.
     device : object, default=None
         Device of the parameters (e.g. ``"cuda"``), for namespaces with devices.
+    dropout : float or sequence of float, default=None
+        Inverted dropout above the hidden layers' activations while training
+        (:class:`~skbackprop._core.dropout.Dropout`): a rate (the probability of
+        dropping a unit) for every hidden layer, or one per hidden layer; None or
+        0 adds no layer. Only :meth:`loss_gradient` and :meth:`forward` see it;
+        the prediction path :func:`forward` uses the weights alone.
+    random_state : None, int, sequence of int, SeedSequence or Generator, \
+            default=None
+        Seed of the dropout masks (:func:`numpy.random.default_rng`).
+    input_layer : object, default=None
+        A layer of the seam below the first dense layer, e.g. a
+        :class:`~skbackprop._core.embeddings.PeriodicEmbedding` of the
+        ``layer_units[0]`` inputs; the first dense layer then takes its
+        ``n_out`` outputs. Its parameters follow the dense stack's in the flat
+        vector; the prediction function :func:`forward` does not know it.
 
     Attributes
     ----------
@@ -208,9 +224,24 @@ class Network:
         weights.
     layers : list
         The layers, bottom to top, each holding its views of ``params``.
+    dropout : list of float
+        The dropout rate above each hidden layer (0: none).
+    masks : MaskSource or None
+        The dropout layers' source of masks (None without dropout).
     """
 
-    def __init__(self, layer_units, activations, loss, dtype, xp=None, device=None):
+    def __init__(
+        self,
+        layer_units,
+        activations,
+        loss,
+        dtype,
+        xp=None,
+        device=None,
+        dropout=None,
+        random_state=None,
+        input_layer=None,
+    ):
         self.layer_units = list(layer_units)
         self.activations = list(activations)
         self.loss = loss
@@ -222,6 +253,11 @@ class Network:
                 f"Got {len(self.activations)} activations for "
                 f"{len(self.layer_units) - 2} hidden layers."
             )
+        self.dropout = _dropout.dropout_rates(dropout, len(self.activations))
+        self.input_layer = input_layer
+        self.masks = None
+        if any(self.dropout):
+            self.masks = _dropout.MaskSource(random_state)
         self.layers = self._make_layers()
         # The flat layout, group by group (_layers.GROUPS): every layer's
         # coefficients, then intercepts, then activation parameters, then other
@@ -270,6 +306,9 @@ class Network:
     def _make_layers(self):
         """Return the layers, bottom to top: the lecture's dense stack.
 
+        With :attr:`dropout`, a :class:`~skbackprop._core.dropout.Dropout` above
+        each hidden layer with a positive rate; an ``input_layer`` at the bottom.
+
         The seam for other layer kinds (:mod:`skbackprop._core.layers`): a subclass
         may return more layers, e.g. a per-feature scaling of the inputs below
         the first dense layer. Their parameters follow the dense stack's in the
@@ -278,18 +317,53 @@ class Network:
         """
         units, acts = self.layer_units, self.activations
         pairs = list(zip(units[:-1], units[1:], strict=True))
-        hidden = [
-            _layers.Dense(n_in, n_out, activation=act)
-            for (n_in, n_out), act in zip(pairs, acts, strict=False)
-        ]
-        return [*hidden, _layers.Dense(*pairs[-1], loss=self.loss)]
+        layers = []
+        if self.input_layer is not None:
+            layers.append(self.input_layer)
+            pairs[0] = (self.input_layer.n_out, pairs[0][1])
+        for (n_in, n_out), act, rate in zip(pairs, acts, self.dropout, strict=False):
+            layers.append(_layers.Dense(n_in, n_out, activation=act))
+            if rate:
+                layers.append(_dropout.Dropout(n_out, rate, self.masks))
+        return [*layers, _layers.Dense(*pairs[-1], loss=self.loss)]
+
+    @property
+    def training(self):
+        """Whether the dropout layers drop units (True: the training mode).
+
+        False turns them into the identity in :meth:`loss_gradient` and
+        :meth:`forward` (the evaluation mode); without dropout it stays True
+        and changes nothing.
+        """
+        return self.masks is None or self.masks.training
+
+    @training.setter
+    def training(self, value):
+        if self.masks is not None:
+            self.masks.training = bool(value)
+
+    def reseed(self, random_state):
+        """Restart the dropout masks from ``random_state`` (no dropout: no-op).
+
+        The passes after two reseeds with the same seed draw the same masks: the
+        gradient check reseeds before each evaluation, to differentiate one
+        fixed objective.
+
+        Parameters
+        ----------
+        random_state : None, int, sequence of int, SeedSequence or Generator
+            As :func:`numpy.random.default_rng` takes it.
+        """
+        if self.masks is not None:
+            self.masks.reseed(random_state)
 
     @property
     def plain_dense_stack(self):
         """Whether the compiled kernels may run this network.
 
         True for the plain dense stack: numpy arrays of float32 or float64 and
-        nothing but the layers :meth:`Network._make_layers` builds. Each kernel
+        nothing but the dense layers :meth:`Network._make_layers` builds (no
+        dropout: with it, the fused passes and the epoch kernel step aside). Each kernel
         further needs built-in activations and losses it has codes for (exactly
         their classes) and C-contiguous arrays of the network's dtype, which it
         checks itself.

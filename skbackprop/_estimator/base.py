@@ -88,6 +88,8 @@ class BaseBackprop(
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "validation_metric": [StrOptions({"score", "loss"})],
         "callbacks": "no_validation",  # any objects with the hook methods
+        # A sequence: one rate per hidden layer, checked with the layers at fit.
+        "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -120,19 +122,29 @@ class BaseBackprop(
         """
         return None
 
-    def _network(self, layer_units, dtype, xp=np, device=None):
+    def _network(self, layer_units, dtype, xp=np, device=None, dropout=None):
         """Build the core for this fit and make the fitted weights views into it.
 
         The current ``coefs_``/``intercepts_``/``activation_params_`` are copied in
         (moved to ``xp`` on ``device`` when drawn on the host), so whatever the
-        user assigned or edited since the last call is what trains.
+        user assigned or edited since the last call is what trains. ``dropout``:
+        the rate above each hidden layer (see :meth:`_dropout_rates`).
         """
         loss = self._loss
         if not is_builtin_loss(loss):
             # A user's loss is watched for NaN or inf on finite outputs, so that
             # its fault is not reported as a divergence (TrainingMixin).
             loss = _CheckedLoss(loss)
-        net = Network(layer_units, self.activations_, loss, dtype, xp=xp, device=device)
+        net = Network(
+            layer_units,
+            self.activations_,
+            loss,
+            dtype,
+            xp=xp,
+            device=device,
+            dropout=dropout,
+            random_state=self._dropout_seed(dropout),
+        )
         net.set_parameters(self.coefs_, self.intercepts_, self.activation_params_)
         self.coefs_ = net.coefs
         self.intercepts_ = net.intercepts
@@ -152,6 +164,7 @@ class BaseBackprop(
             weights were freshly initialised.
         """
         hidden = self._hidden_layer_sizes()
+        dropout = self._dropout_rates(len(hidden))
         X = _xp.plain_input(X)
         first_pass = not hasattr(self, "coefs_") or (
             not self.warm_start and not incremental
@@ -204,7 +217,7 @@ class BaseBackprop(
             for act in self.activations_:
                 _check_in_namespace(act, xp, device)
             _check_loss_in_namespace(self._loss, xp, device)
-        net = self._network(layer_units, dtype, xp, device)
+        net = self._network(layer_units, dtype, xp, device, dropout)
         return FitData(net, X, Y, sample_weight, class_factor, first_pass)
 
     # ---------------------------------------------------------------- fitting

@@ -53,7 +53,8 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Shuffle the rows every epoch (stochastic solvers).
 
     random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the early-stopping split.
+        Seeds weight initialisation, shuffling, the early-stopping split and
+        the ``dropout`` masks.
 
     tol : float, default=1e-4
         Improvement below which an epoch counts as no improvement.
@@ -114,6 +115,24 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         See :mod:`skbackprop.callbacks`. scikit-learn's own callbacks
         (``sklearn.callback``, scikit-learn >= 1.9) are registered with
         ``set_callbacks`` instead."""
+
+DROPOUT_PARAM = """\
+dropout : float or array-like of shape (n_layers - 2,), default=0.0
+        Inverted dropout while training, in [0, 1): the probability of dropping
+        each hidden unit's output, one rate for every hidden layer or one per
+        hidden layer. Each batch draws a new mask ``m`` (seeded by
+        ``random_state``), the layer above sees ``o ⊙ m / (1 - p)`` and the
+        backward pass multiplies the same mask into δ. Prediction,
+        ``predict_proba``, ``score``, the early-stopping validation scores and
+        losses, :class:`~skbackprop.HiddenFeatures` and ONNX export use the
+        weights without dropout; ``loss_curve_`` is the training loss with it,
+        noisier than without (other masks each epoch), so the stopping rule on
+        it (``tol``, ``n_iter_no_change``) fires sooner: prefer
+        ``early_stopping=True``, or a larger ``n_iter_no_change``.
+        Needs a stochastic solver ("sgd" or "adam"). With dropout the compiled
+        epoch kernel and the fused layer passes step aside (the numpy path
+        trains the layers; the compiled optimizer step still applies).
+        0.0 adds nothing: today's training, bit for bit."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import InvalidParameterError
 
+from .._core.dropout import dropout_rates
 from .._training.early_stopping import EarlyStoppingState
 from ..activations import Activation, Logistic, ParametricActivation, get_activation
 from .checks import _check_activation_contract, _check_loss_contract
@@ -68,6 +69,34 @@ class StateMixin:
             for act in acts:
                 _check_activation_contract(act)
         return acts
+
+    def _dropout_rates(self, n_hidden):
+        """Return the ``dropout`` rate above each hidden layer, validated.
+
+        Dropout draws a new mask for every evaluation of the loss: L-BFGS, whose
+        line search compares evaluations of one objective, cannot train with it.
+        """
+        rates = dropout_rates(self.dropout, n_hidden)
+        if any(rates) and self.solver not in _STOCHASTIC_SOLVERS:
+            raise ValueError(
+                f"dropout={self.dropout!r} needs a stochastic solver: it draws a "
+                "new random mask for every batch, and L-BFGS's line search needs "
+                "one fixed objective. Use solver='adam' or solver='sgd', or "
+                "dropout=0.0 with solver='lbfgs'."
+            )
+        return rates
+
+    def _dropout_seed(self, rates):
+        """Return the seed of this call's dropout masks (None without dropout).
+
+        Drawn only with dropout, so that without it the random draws are
+        scikit-learn's. The samples seen so far (``t_``) are mixed in: calls of
+        ``partial_fit`` with an integer ``random_state`` (which restart its
+        generator) still draw new masks.
+        """
+        if not any(rates or ()):
+            return None
+        return [int(self._random_state.randint(np.iinfo(np.int32).max)), int(self.t_)]
 
     def _init_bound_factor(self, layer):
         # Glorot uniform as in scikit-learn: factor 2 for logistic units, 6 otherwise.
