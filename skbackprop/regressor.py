@@ -93,6 +93,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     {_docs.COMMON_PARAMS}
 
+    {_docs.TRAINING_EXTRAS}
+
     Attributes
     ----------
     {_docs.COMMON_ATTRIBUTES}
@@ -146,6 +148,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         max_fun=15000,
         validation_metric="score",
         callbacks=None,
+        weight_decay=0.0,
+        max_grad_norm=None,
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -173,6 +177,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.max_fun = max_fun
         self.validation_metric = validation_metric
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
 
     def _validate_input(self, X, y, incremental, reset, xp):
         loss = self._make_loss()  # the loss's parameters before the data
