@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import (
     Interval,
     Options,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
 
@@ -42,6 +43,9 @@ from .messages import _non_finite_error
 from .sklearn_callbacks import SklearnCallbackMixin
 from .state import _STOCHASTIC_SOLVERS, StateMixin
 from .validation import _validate_with_hints
+
+# Parameters beyond scikit-learn's MLP checked on every fit and partial_fit.
+_EXTRAS = ("learning_rate", "weight_decay", "max_grad_norm", "label_smoothing")
 
 
 class BaseBackprop(
@@ -245,6 +249,14 @@ class BaseBackprop(
 
     def _check_training_extras(self):
         """Check the schedule object, and refuse settings L-BFGS cannot honour."""
+        # partial_fit on a fitted model skips scikit-learn's parameter check
+        # (as for scikit-learn's MLP); these parameters are checked each call.
+        names = [n for n in _EXTRAS if n in self._parameter_constraints]
+        validate_parameter_constraints(
+            {n: self._parameter_constraints[n] for n in names},
+            {n: getattr(self, n) for n in names},
+            caller_name=type(self).__name__,
+        )
         if isinstance(self.learning_rate, Schedule):
             self.learning_rate.validate()
         if self.solver not in _STOCHASTIC_SOLVERS:
