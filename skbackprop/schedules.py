@@ -84,6 +84,9 @@ class Schedule(BaseEstimator):
 
     _parameter_constraints: dict = {"per": [StrOptions({"epoch", "batch"})]}
 
+    #: The default unit, for a subclass whose constructor takes no ``per``.
+    per = "epoch"
+
     def __init__(self, per="epoch"):
         self.per = per
 
