@@ -3,10 +3,11 @@
 ``BackpropClassifier`` and ``BackpropRegressor`` are drop-in supersets of
 scikit-learn's ``MLPClassifier`` and ``MLPRegressor`` built on one small backprop
 core (:mod:`skbackprop.network`) with pluggable activations
-(:mod:`skbackprop.activations`).
+(:mod:`skbackprop.activations`) and learning-rate schedules
+(:mod:`skbackprop.schedules`).
 """
 
-from . import activations, exceptions
+from . import activations, exceptions, schedules
 from ._estimator.convert import move_to
 from ._kernels.config import config_context, get_config, set_config
 from ._kernels.loading import compile_kernels
@@ -53,5 +54,6 @@ __all__ = [
     "exceptions",
     "get_config",
     "move_to",
+    "schedules",
     "set_config",
 ]

@@ -1,17 +1,19 @@
 """BackpropClassifier: a drop-in superset of scikit-learn's MLPClassifier."""
 
 import math
+from numbers import Real
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import ClassifierMixin
 from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import column_or_1d
 
 from ._core import xp as _xp
+from ._core.loss_math import _clipped, _namespace, _weighted_total
 from ._estimator import docs as _docs
 from ._estimator.available import _available_if
 from ._estimator.base import BaseBackprop
@@ -20,6 +22,23 @@ from ._estimator.compat import _fit_context
 from ._estimator.validation import _validate_with_hints
 from ._training.checkpoint import _atomic
 from .losses import BinaryLogLoss, SoftmaxLogLoss
+
+
+class _SmoothedBinaryLogLoss(BinaryLogLoss):
+    """Binary cross-entropy for soft targets (``label_smoothing > 0``).
+
+    ``-(y log p + (1 - y) log(1 - p))`` for any ``y`` in [0, 1];
+    :class:`BinaryLogLoss` picks one log for 0/1 targets. The gradient
+    ``δ^(L) = P - Y`` is the same. Not a built-in class, so the compiled epoch
+    kernel (whose binary loss takes 0/1 targets) steps aside.
+    """
+
+    __module__ = "skbackprop.classifier"
+
+    def value(self, y, p, sample_weight=None):  # noqa: D102
+        xp = _namespace(p)
+        ll = xp.log(_clipped(p)) * y + xp.log(_clipped(1 - p)) * (1 - y)
+        return -_weighted_total(ll, sample_weight)
 
 
 class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # noqa: D101
@@ -42,6 +61,18 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         ``Σw / (n_classes · Σ_{{class}} w)``. For multilabel targets, "balanced"
         applies per label column, and a dict form is a list of dicts (one per
         column) as in :func:`sklearn.utils.class_weight.compute_sample_weight`.
+
+    {_docs.TRAINING_EXTRAS}
+
+    label_smoothing : float, default=0.0
+        Label smoothing ``ε`` in [0, 1): the network trains on the targets
+        ``y (1 - ε) + ε / K``, with ``K`` the number of classes for a softmax
+        (multiclass) output and ``K = 2`` for each logistic output (binary,
+        multilabel). The training loss (``loss_curve_``) and the validation loss
+        of early stopping are cross-entropies against these targets (so they do
+        not reach 0); predictions, probabilities, scores and ``class_weight``
+        (read off the labels) are unchanged in form. With a binary or
+        multilabel target and ``ε > 0`` a fit skips the compiled epoch kernel.
 
     {_docs.DROPOUT_PARAM}
 
@@ -70,6 +101,7 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
     _parameter_constraints: dict = {
         **BaseBackprop._parameter_constraints,
         "class_weight": [dict, list, StrOptions({"balanced"}), None],
+        "label_smoothing": [Interval(Real, 0, 1, closed="left")],
     }
 
     def __init__(
@@ -101,6 +133,9 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         validation_metric="score",
         callbacks=None,
         class_weight=None,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        label_smoothing=0.0,
         dropout=0.0,
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -129,6 +164,9 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         self.validation_metric = validation_metric
         self.callbacks = callbacks
         self.class_weight = class_weight
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.label_smoothing = label_smoothing
         self.dropout = dropout
 
     # ------------------------------------------------------------ targets
@@ -223,8 +261,18 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
 
     def _make_loss(self):
         if self._label_binarizer.y_type_ == "multiclass":
-            return SoftmaxLogLoss()
+            return SoftmaxLogLoss()  # its value takes soft targets as they are
+        if getattr(self, "label_smoothing", 0.0):
+            return _SmoothedBinaryLogLoss()
         return BinaryLogLoss()
+
+    def _smooth_targets(self, Y):
+        """``Y (1 - ε) + ε / K``: K classes for softmax, 2 per logistic output."""
+        eps = float(getattr(self, "label_smoothing", 0.0))
+        if not eps:
+            return Y
+        k = Y.shape[1] if self._label_binarizer.y_type_ == "multiclass" else 2
+        return Y * (1.0 - eps) + eps / k
 
     def _predict_from_output(self, out):
         if not isinstance(out, np.ndarray):

@@ -10,6 +10,14 @@ CuPy, array-api-strict) in place. numpy keeps its preallocated ``out=`` buffers;
 other namespaces use the standard's in-place operators, with the same order of
 operations, so results agree to rounding.
 
+Beyond scikit-learn's rules, both take a learning-rate schedule object
+(:mod:`skbackprop.schedules`), decoupled weight decay (``weight_decay``) and
+gradient-norm clipping (``max_grad_norm``); each step then runs, in this order:
+the schedule's rate for a ``per="batch"`` schedule, clipping of the whole
+gradient to ``max_grad_norm`` (PyTorch's ``clip_grad_norm_``), the decay
+``w ← w - η · weight_decay · w`` of the coefficients, and the gradient step
+(PyTorch's ``AdamW`` order: the decay reads the weights before the step).
+
 This module imports numpy and scipy only.
 """
 
@@ -61,6 +69,33 @@ def _fused(optimizer):
     return _config.fused_kernels()
 
 
+def _kernel_covers(lr_schedule, weight_decay, max_grad_norm):
+    """Whether the compiled epoch kernel trains with these settings.
+
+    It takes one rate per epoch and no decay or clipping: a ``per="batch"``
+    schedule, ``weight_decay`` or ``max_grad_norm`` keep a fit on the numpy path.
+    """
+    per_batch = not isinstance(lr_schedule, str) and lr_schedule.per == "batch"
+    return not (per_batch or weight_decay or max_grad_norm is not None)
+
+
+def _clip_norm(grad, max_norm):
+    """Scale ``grad`` in place to an L2 norm of at most ``max_norm`` (PyTorch's rule).
+
+    ``grad · max_norm / (‖grad‖ + 1e-6)`` where that factor is below 1, as
+    ``torch.nn.utils.clip_grad_norm_``. Other namespaces compute the factor on
+    the device (no synchronisation per batch).
+    """
+    if isinstance(grad, np.ndarray):
+        coef = max_norm / (math.sqrt(float(np.dot(grad, grad))) + 1e-6)
+        if coef < 1.0:
+            grad *= coef
+        return
+    xp = namespace(grad)
+    coef = max_norm / (xp.sqrt(xp.sum(grad * grad)) + 1e-6)
+    grad *= xp.minimum(coef, xp.ones_like(coef))
+
+
 def _all_finite(*arrays):
     """Return whether every element of ``arrays`` (one namespace) is finite."""
     if isinstance(arrays[0], np.ndarray):
@@ -78,9 +113,109 @@ class Optimizer:
         Initial step size.
     """
 
+    # Defaults of the settings beyond scikit-learn's (also for optimizers
+    # pickled before they existed).
+    lr_schedule = "constant"
+    weight_decay = 0.0
+    max_grad_norm = None
+    n_decayed = None
+    _schedule_t = 0  # steps the schedule object has taken
+    _schedule_n = 1  # steps it plans for
+    _factor = None  # its current factor; None without a schedule object
+
     def __init__(self, learning_rate_init):
         self.learning_rate_init = learning_rate_init
         self.learning_rate = float(learning_rate_init)
+
+    def _set_extras(self, lr_schedule, weight_decay, max_grad_norm, n_decayed):
+        self.lr_schedule = lr_schedule
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
+        self.n_decayed = n_decayed
+
+    def _schedule(self):
+        """Return the schedule object, or None (a string: scikit-learn's)."""
+        s = self.lr_schedule
+        return None if isinstance(s, str) else s
+
+    def start_schedule(self, batches_per_epoch, max_epochs):
+        """Plan a schedule object's steps for this call and set its current rate.
+
+        A continued optimizer (``partial_fit``) keeps its step count. No effect
+        with scikit-learn's string schedules.
+
+        Parameters
+        ----------
+        batches_per_epoch : int
+            Mini-batches in an epoch.
+        max_epochs : int
+            Epochs planned (``max_iter``).
+        """
+        schedule = self._schedule()
+        if schedule is None:
+            return
+        per_batch = schedule.per == "batch"
+        self._schedule_n = int(max_epochs) * (
+            int(batches_per_epoch) if per_batch else 1
+        )
+        self._apply_schedule()
+
+    def _apply_schedule(self):
+        """Take the schedule's factor at the current step."""
+        schedule = self._schedule()
+        factor = schedule.factor(self._schedule_t, self._schedule_n)
+        try:
+            factor = float(factor)
+        except (TypeError, ValueError):
+            factor = math.nan
+        if not (math.isfinite(factor) and factor >= 0):
+            raise ValueError(
+                f"The learning-rate schedule {schedule!r} gave the factor "
+                f"{factor!r} at step {self._schedule_t} of {self._schedule_n}; a "
+                "factor must be a finite float >= 0. Fix its factor(step, "
+                "n_steps) method."
+            )
+        self._factor = factor
+        self._scheduled_rate()
+
+    def _scheduled_rate(self):
+        """Set :attr:`learning_rate` from the schedule's factor (SGD; Adam per step)."""
+
+    def _base_rate(self):
+        """Return ``learning_rate_init`` (times a schedule object's factor)."""
+        if self._factor is None:
+            return self.learning_rate_init
+        return self.learning_rate_init * self._factor
+
+    def _decay_rate(self):
+        """Return the ``η`` of the weight decay ``w ← w - η λ w``."""
+        return self.learning_rate
+
+    def _has_extras(self):
+        """Whether :meth:`_before_step` has anything to do."""
+        schedule = self._schedule()
+        return (
+            (schedule is not None and schedule.per == "batch")
+            or self.max_grad_norm is not None
+            or bool(self.weight_decay)
+        )
+
+    def _before_step(self, params, grad):
+        """Take a per-batch schedule's rate, clip the gradient, decay the weights."""
+        schedule = self._schedule()
+        if schedule is not None and schedule.per == "batch":
+            self._apply_schedule()
+            self._schedule_t += 1
+        if self.max_grad_norm is not None:
+            _clip_norm(grad, float(self.max_grad_norm))
+        if self.weight_decay:
+            # Decoupled (AdamW): the coefficients only, from the weights before
+            # this step's gradient update.
+            keep = 1.0 - float(self._decay_rate()) * float(self.weight_decay)
+            if self.n_decayed is None:
+                params *= keep
+            else:
+                params[: self.n_decayed] *= keep
 
     def set_hyperparameters(self, **settings):
         """Take new hyperparameters, keeping the state (momentum, moments).
@@ -96,8 +231,13 @@ class Optimizer:
         new_rate = settings.get("learning_rate_init", self.learning_rate_init)
         if new_rate != self.learning_rate_init:
             self.learning_rate *= float(new_rate) / float(self.learning_rate_init)
+        had_schedule = self._schedule() is not None
         for name, value in settings.items():
             setattr(self, name, value)
+        if had_schedule and self._schedule() is None:
+            # Back to a string schedule: it starts from learning_rate_init.
+            self._factor, self._schedule_t = None, 0
+            self.learning_rate = float(self.learning_rate_init)
 
     def update(self, params, grad, fold=None):
         """Update ``params`` in place from ``grad``.
@@ -126,6 +266,10 @@ class Optimizer:
         -------
         folds : bool
         """
+        if self.max_grad_norm is not None or self.weight_decay:
+            # Clipping needs the whole gradient (L2 term included) before the
+            # step, and the decay must not change the weights the L2 term reads.
+            return False
         return getattr(self, "_tmp", None) is not None and _fused(self) is not None
 
     #: Names of the state arrays (momentum, moment estimates).
@@ -233,6 +377,10 @@ class Optimizer:
         time_step : int
             Number of samples seen so far.
         """
+        schedule = self._schedule()
+        if schedule is not None and schedule.per == "epoch":
+            self._schedule_t += 1
+            self._apply_schedule()
 
     def trigger_stopping(self, msg, verbose):
         """Decide whether to stop when training stopped improving.
@@ -267,15 +415,26 @@ class SGD(Optimizer):
         Its dtype.
     learning_rate_init : float, default=0.1
         Initial step size ``η``.
-    lr_schedule : {"constant", "invscaling", "adaptive"}, default="constant"
+    lr_schedule : {"constant", "invscaling", "adaptive"} or Schedule, \
+            default="constant"
         ``invscaling``: ``η_t = η_0 / (t + 1)^power_t`` with ``t`` samples seen;
-        ``adaptive``: divide ``η`` by 5 each time training stalls.
+        ``adaptive``: divide ``η`` by 5 each time training stalls; a
+        :class:`~skbackprop.schedules.Schedule`: ``η_t = η_0 · factor(t, T)``
+        (see :meth:`start_schedule`).
     momentum : float, default=0.9
         Momentum factor.
     nesterov : bool, default=True
         Use Nesterov's momentum.
     power_t : float, default=0.5
         Exponent of ``invscaling``.
+    weight_decay : float, default=0.0
+        Decoupled weight decay ``λ``: each step first does ``w ← w - η_t λ w`` on
+        the first ``n_decayed`` parameters.
+    max_grad_norm : float, default=None
+        Clip the gradient's global L2 norm to this before each step.
+    n_decayed : int, default=None
+        How many leading parameters decay (the network's coefficients,
+        ``Network.n_coef``); None: all.
     xp : module, default=None
         Array namespace of the parameters; None means numpy.
     device : device, default=None
@@ -294,12 +453,15 @@ class SGD(Optimizer):
         nesterov=True,
         power_t=0.5,
         *,
+        weight_decay=0.0,
+        max_grad_norm=None,
+        n_decayed=None,
         xp=None,
         device=None,
     ):
         super().__init__(learning_rate_init)
         self.n_params = n_params
-        self.lr_schedule = lr_schedule
+        self._set_extras(lr_schedule, weight_decay, max_grad_norm, n_decayed)
         self.momentum = momentum
         self.nesterov = nesterov
         self.power_t = power_t
@@ -309,6 +471,8 @@ class SGD(Optimizer):
         self._step = _buffer(n_params, dtype, xp)
 
     def update(self, params, grad, fold=None):  # noqa: D102
+        if self._has_extras():
+            self._before_step(params, grad)
         v = self.velocity
         mu, lr = float(self.momentum), float(self.learning_rate)
         fused = _fused(self)
@@ -330,11 +494,17 @@ class SGD(Optimizer):
         return _all_finite(self.velocity)
 
     def _epoch_kernel_args(self):
+        if not _kernel_covers(self.lr_schedule, self.weight_decay, self.max_grad_norm):
+            return None
         # The rate is constant within an epoch (the schedule moves between them).
         settings = (self.learning_rate, self.momentum, self.nesterov)
         return "sgd", self.velocity, settings
 
+    def _scheduled_rate(self):
+        self.learning_rate = float(self._base_rate())
+
     def iteration_ends(self, time_step):  # noqa: D102
+        super().iteration_ends(time_step)
         if self.lr_schedule == "invscaling":
             try:
                 decay = float(time_step + 1) ** self.power_t
@@ -370,6 +540,18 @@ class Adam(Optimizer):
         Decay rates of the first and second moment estimates.
     epsilon : float, default=1e-8
         Added to the denominator for stability.
+    lr_schedule : "constant" or Schedule, default="constant"
+        A :class:`~skbackprop.schedules.Schedule` scales ``learning_rate_init``
+        by its factor; the bias correction multiplies in as usual.
+    weight_decay : float, default=0.0
+        Decoupled weight decay ``λ`` (AdamW): each step first does
+        ``w ← w - η λ w`` on the first ``n_decayed`` parameters, ``η`` being
+        ``learning_rate_init`` times the schedule's factor, without the bias
+        correction (PyTorch's ``AdamW``).
+    max_grad_norm : float, default=None
+        Clip the gradient's global L2 norm to this before each step.
+    n_decayed : int, default=None
+        How many leading parameters decay; None: all.
     xp : module, default=None
         Array namespace of the parameters; None means numpy.
     device : device, default=None
@@ -387,11 +569,16 @@ class Adam(Optimizer):
         beta_2=0.999,
         epsilon=1e-8,
         *,
+        lr_schedule="constant",
+        weight_decay=0.0,
+        max_grad_norm=None,
+        n_decayed=None,
         xp=None,
         device=None,
     ):
         super().__init__(learning_rate_init)
         self.n_params = n_params
+        self._set_extras(lr_schedule, weight_decay, max_grad_norm, n_decayed)
         self.beta_1 = beta_1
         self.beta_2 = beta_2
         self.epsilon = epsilon
@@ -403,6 +590,8 @@ class Adam(Optimizer):
         self._step = _buffer(n_params, dtype, xp)
 
     def update(self, params, grad, fold=None):  # noqa: D102
+        if self._has_extras():
+            self._before_step(params, grad)
         self.t += 1
         b1, b2 = float(self.beta_1), float(self.beta_2)
         m, v = self.m, self.v
@@ -439,7 +628,8 @@ class Adam(Optimizer):
     def learning_rate_at(self, t):
         """Return step ``t``'s step size, with scikit-learn's bias correction.
 
-        ``η_t = η √(1 - β2^t) / (1 - β1^t)``, in float64: the one place Python
+        ``η_t = η √(1 - β2^t) / (1 - β1^t)`` (``η`` times the factor of a
+        schedule object), in float64: the one place Python
         computes it, for :meth:`update` (numpy, fused or not, and other
         namespaces) and for the rate a compiled epoch leaves. The compiled epoch
         kernel, which cannot call back into Python between its steps, computes
@@ -456,15 +646,21 @@ class Adam(Optimizer):
         learning_rate : float
         """
         b1, b2 = float(self.beta_1), float(self.beta_2)
-        return float(self.learning_rate_init * np.sqrt(1 - b2**t) / (1 - b1**t))
+        return float(self._base_rate() * np.sqrt(1 - b2**t) / (1 - b1**t))
+
+    def _decay_rate(self):
+        return self._base_rate()
 
     def is_finite(self):  # noqa: D102
         return _all_finite(self.m, self.v)
 
     def _epoch_kernel_args(self):
-        # The kernel counts the steps in a 1-element array, updated in place.
+        if not _kernel_covers(self.lr_schedule, self.weight_decay, self.max_grad_norm):
+            return None
+        # The kernel counts the steps in a 1-element array, updated in place; it
+        # bias-corrects the epoch's rate (a schedule's factor moves between epochs).
         steps = np.array([self.t], dtype=np.int64)
-        settings = (self.learning_rate_init, self.beta_1, self.beta_2, self.epsilon)
+        settings = (self._base_rate(), self.beta_1, self.beta_2, self.epsilon)
         return "adam", (self.m, self.v, steps), settings
 
     def _epoch_kernel_done(self, state):

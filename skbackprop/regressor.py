@@ -93,6 +93,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     {_docs.COMMON_PARAMS}
 
+    {_docs.TRAINING_EXTRAS}
+
     {_docs.DROPOUT_PARAM}
 
     Attributes
@@ -148,6 +150,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         max_fun=15000,
         validation_metric="score",
         callbacks=None,
+        weight_decay=0.0,
+        max_grad_norm=None,
         dropout=0.0,
     ):
         self.loss = loss
@@ -176,6 +180,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.max_fun = max_fun
         self.validation_metric = validation_metric
         self.callbacks = callbacks
+        self.weight_decay = weight_decay
+        self.max_grad_norm = max_grad_norm
         self.dropout = dropout
 
     def _validate_input(self, X, y, incremental, reset, xp):

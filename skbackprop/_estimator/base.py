@@ -21,6 +21,7 @@ from sklearn.utils._param_validation import (
     Interval,
     Options,
     StrOptions,
+    validate_parameter_constraints,
 )
 from sklearn.utils.validation import check_is_fitted
 
@@ -35,12 +36,16 @@ from ..activations import ACTIVATIONS, Activation
 from ..exceptions import UnavailableMethodError
 from ..losses import is_builtin as is_builtin_loss
 from ..network import Network, clip_extreme, forward, signal_limit
+from ..schedules import Schedule
 from .checks import _check_in_namespace, _check_loss_in_namespace, _CheckedLoss
 from .compat import _check_sample_weight, _fit_context
 from .messages import _non_finite_error
 from .sklearn_callbacks import SklearnCallbackMixin
 from .state import _STOCHASTIC_SOLVERS, StateMixin
 from .validation import _validate_with_hints
+
+# Parameters beyond scikit-learn's MLP checked on every fit and partial_fit.
+_EXTRAS = ("learning_rate", "weight_decay", "max_grad_norm", "label_smoothing")
 
 
 class BaseBackprop(
@@ -65,7 +70,10 @@ class BaseBackprop(
             StrOptions({"auto"}),
             Interval(Integral, 1, None, closed="left"),
         ],
-        "learning_rate": [StrOptions({"constant", "invscaling", "adaptive"})],
+        "learning_rate": [
+            StrOptions({"constant", "invscaling", "adaptive"}),
+            Schedule,
+        ],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, 0, None, closed="left")],
         "max_iter": [Interval(Integral, 1, None, closed="left")],
@@ -88,6 +96,8 @@ class BaseBackprop(
         "max_fun": [Interval(Integral, 1, None, closed="left")],
         "validation_metric": [StrOptions({"score", "loss"})],
         "callbacks": "no_validation",  # any objects with the hook methods
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         # A sequence: one rate per hidden layer, checked with the layers at fit.
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
     }
@@ -111,6 +121,13 @@ class BaseBackprop(
 
     def _targets_for_score(self, Y):
         """Targets in the form :meth:`_score_predictions` expects."""
+        return Y
+
+    def _smooth_targets(self, Y):
+        """Return the training targets from the encoded ones (the classifier smooths).
+
+        Applied after the class weights are read off the 0/1 encoding.
+        """
         return Y
 
     def _class_weight_factors(self, Y, sample_weight, incremental):
@@ -206,6 +223,7 @@ class BaseBackprop(
         class_factor = self._class_weight_factors(Y, sample_weight, incremental)
         if class_factor is not None:
             class_factor = np.asarray(class_factor, dtype=host_dtype)
+        Y = self._smooth_targets(Y)
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -242,8 +260,33 @@ class BaseBackprop(
         """
         return self._fit(X, y, sample_weight, incremental=False)
 
+    def _check_training_extras(self):
+        """Check the schedule object, and refuse settings L-BFGS cannot honour."""
+        # partial_fit on a fitted model skips scikit-learn's parameter check
+        # (as for scikit-learn's MLP); these parameters are checked each call.
+        names = [n for n in _EXTRAS if n in self._parameter_constraints]
+        validate_parameter_constraints(
+            {n: self._parameter_constraints[n] for n in names},
+            {n: getattr(self, n) for n in names},
+            caller_name=type(self).__name__,
+        )
+        if isinstance(self.learning_rate, Schedule):
+            self.learning_rate.validate()
+        if self.solver not in _STOCHASTIC_SOLVERS:
+            for name, off in (("weight_decay", 0.0), ("max_grad_norm", None)):
+                value = getattr(self, name, off)
+                if value is not None and value != off:
+                    raise ValueError(
+                        f"{name}={value!r} acts on the steps of solver='sgd' or "
+                        f"'adam'; solver={self.solver!r} takes none (its line "
+                        "search needs the true gradient). Use solver='adam' or "
+                        f"'sgd', or set {name}={off!r}"
+                        + (" and regularize with alpha (L2)." if off == 0.0 else ".")
+                    )
+
     def _fit(self, X, y, sample_weight, incremental):
         self._check_callbacks_param()
+        self._check_training_extras()
         given = (X, y, sample_weight)
         # "balanced" class counts over the batches trained on so far (partial_fit).
         counts_before = vars(self).get("_class_counts")

@@ -37,8 +37,18 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Rows per stochastic step; "auto" is ``min(200, n_samples)``. 1 is the
         lecture's per-example SGD, ``n_samples`` full-batch gradient descent.
 
-    learning_rate : {"constant", "invscaling", "adaptive"}, default="constant"
-        Step-size schedule of "sgd".
+    learning_rate : {"constant", "invscaling", "adaptive"} or Schedule, \
+            default="constant"
+        Step-size schedule. The strings are scikit-learn's schedules of "sgd"
+        ("adam" ignores them): "constant"; "invscaling",
+        ``learning_rate_init / (t + 1)^power_t`` with ``t`` samples seen;
+        "adaptive", divide the rate by 5 each time training stalls (instead of
+        stopping). A :class:`~skbackprop.schedules.Schedule` (``Warmup``,
+        ``Cosine``, ``OneCycle``, ``Step``, ``Constant`` or your own), for "sgd"
+        and "adam": the rate is ``learning_rate_init`` times its factor, stepped
+        per epoch or per batch over the ``max_iter`` epochs planned; ``fit``
+        starts it at step 0, ``partial_fit`` continues it, early stopping may end
+        it early. Its parameters are grid-searchable (``learning_rate__period``).
 
     learning_rate_init : float, default=0.001
         Initial step size of "sgd" and "adam".
@@ -133,6 +143,28 @@ dropout : float or array-like of shape (n_layers - 2,), default=0.0
         epoch kernel and the fused layer passes step aside (the numpy path
         trains the layers; the compiled optimizer step still applies).
         0.0 adds nothing: today's training, bit for bit."""
+
+
+TRAINING_EXTRAS = """\
+weight_decay : float, default=0.0
+        Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) of "sgd" and
+        "adam": each step first shrinks the coefficients, ``w ← w - η λ w``, then
+        takes the gradient step (PyTorch's ``AdamW`` order). ``η`` is the step's
+        rate before Adam's bias correction (``learning_rate_init`` times the
+        schedule's factor; for "sgd" its current rate). Intercepts and
+        activation parameters do not decay. Unlike ``alpha`` it is not part of
+        the loss, and with Adam it is not rescaled by the moment estimates.
+        Setting it with solver="lbfgs" raises a ValueError (use ``alpha``).
+        A fit with it skips the compiled epoch kernel (the numpy path trains the
+        same model, slower on small batches).
+
+    max_grad_norm : float, default=None
+        Clip the global L2 norm of each step's whole gradient (L2 term included;
+        all parameters) to this, as ``torch.nn.utils.clip_grad_norm_``: the
+        gradient is scaled by ``max_grad_norm / (norm + 1e-6)`` when that is
+        below 1. ``gradient_norms_`` still reports the unclipped norms. None: no
+        clipping. Setting it with solver="lbfgs" raises a ValueError. A fit
+        with it skips the compiled epoch kernel, as with ``weight_decay``."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

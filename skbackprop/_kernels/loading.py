@@ -392,7 +392,11 @@ def plan_for_fit(estimator, net, X, incremental, setting):
         from .._training.loop import compiled_epoch_wins
 
         dense = type(X) is np.ndarray
-        if stochastic and dense and compiled_epoch_wins(batch, net, estimator.solver):
+        if (
+            stochastic
+            and dense
+            and compiled_epoch_wins(batch, net, estimator.solver, estimator)
+        ):
             epoch = _import("_kernels_epoch")
             if epoch.network_codes(net) is not None:
                 return ("_kernels_epoch",)

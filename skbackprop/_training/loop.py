@@ -21,7 +21,7 @@ from .._estimator.messages import _non_finite_error, _warn
 from .._kernels import config as _config
 from .._kernels import dispatch as _dispatch
 from ..network import signal_bound, signal_limit
-from ..optimizers import SGD, Adam
+from ..optimizers import SGD, Adam, _kernel_covers
 from .batches import iter_batches
 from .checkpoint import _Checkpoint, _Snapshots
 from .early_stopping import EarlyStoppingState
@@ -34,11 +34,14 @@ from .split import _train_validation_split
 _BEYOND_RECOVERY = 1e10
 
 
-def compiled_epoch_wins(batch_size, net, solver):
+def compiled_epoch_wins(batch_size, net, solver, estimator=None):
     """Return whether an epoch runs in one compiled call (the dispatch rule).
 
     Where the kernels are on, and the network is one the epoch kernel trains;
     otherwise the epoch runs batch by batch in numpy (with the fused kernels).
+    The kernel takes one rate per epoch and neither decays nor clips: a
+    ``per="batch"`` schedule, ``weight_decay`` or ``max_grad_norm`` keep the
+    fit on the numpy path.
     The start of each fit reads this too, to know which kernels to load
     (:func:`skbackprop._kernels.loading.plan_for_fit`).
 
@@ -50,6 +53,8 @@ def compiled_epoch_wins(batch_size, net, solver):
         The numpy network to train (its ``layer_units``, ``dtype``, activations).
     solver : {"sgd", "adam"}
         The update rule.
+    estimator : BaseBackprop, default=None
+        Where given, its training settings must be ones the kernel covers.
 
     Returns
     -------
@@ -57,7 +62,19 @@ def compiled_epoch_wins(batch_size, net, solver):
     """
     if net.xp is not np:  # the kernels train numpy networks only
         return False
+    if estimator is not None and not _kernel_covers(*_extras(estimator)):
+        return False
     return _dispatch.use_epoch_kernel(batch_size, net.layer_units, net.dtype)
+
+
+def _extras(estimator):
+    """Return the settings beyond scikit-learn's: schedule object, decay, clip."""
+    schedule = estimator.learning_rate
+    return (
+        "constant" if isinstance(schedule, str) else schedule,
+        getattr(estimator, "weight_decay", 0.0),
+        getattr(estimator, "max_grad_norm", None),
+    )
 
 
 class TrainingMixin:
@@ -65,6 +82,8 @@ class TrainingMixin:
 
     def _optimizer_settings(self):
         """Return the optimizer class and its hyperparameters, from the estimator's."""
+        schedule, weight_decay, max_grad_norm = _extras(self)
+        extras = dict(weight_decay=weight_decay, max_grad_norm=max_grad_norm)
         if self.solver == "sgd":
             return SGD, dict(
                 learning_rate_init=self.learning_rate_init,
@@ -72,12 +91,16 @@ class TrainingMixin:
                 momentum=self.momentum,
                 nesterov=self.nesterovs_momentum,
                 power_t=self.power_t,
+                **extras,
             )
+        # Adam ignores scikit-learn's string schedules (as scikit-learn does).
         return Adam, dict(
             learning_rate_init=self.learning_rate_init,
             beta_1=self.beta_1,
             beta_2=self.beta_2,
             epsilon=self.epsilon,
+            lr_schedule=schedule,
+            **extras,
         )
 
     def _batch_size(self, n_samples):
@@ -219,7 +242,12 @@ class TrainingMixin:
             optimizer.set_hyperparameters(**settings)
         else:
             optimizer = cls(
-                n_params, net.dtype, xp=net.xp, device=net.device, **settings
+                n_params,
+                net.dtype,
+                n_decayed=net.n_coef,  # weight decay: the coefficients only
+                xp=net.xp,
+                device=net.device,
+                **settings,
             )
         self._optimizer = optimizer
         return optimizer
@@ -244,6 +272,8 @@ class TrainingMixin:
                 "a larger batch_size for the weights to shape training.",
                 UserWarning,
             )
+        # A schedule object plans max_iter epochs (of this many batches).
+        optimizer.start_schedule(-(-n_samples // batch_size), self.max_iter)
         order = np.arange(n_samples)
         start = time.perf_counter()
         for _ in range(self.max_iter):
@@ -505,7 +535,10 @@ class TrainingMixin:
         # Exactly SGD or Adam: a subclass may have its own update rule.
         if codes is None or type(optimizer) not in (SGD, Adam):
             return None
-        rule, state, settings = optimizer._epoch_kernel_args()
+        args = optimizer._epoch_kernel_args()  # None: settings it does not cover
+        if args is None:
+            return None
+        rule, state, settings = args
         loss, sq_norms = kernels.run_epoch(
             train.X, train.Y, train.sample_weight, order, batch_size, net.params,
             net._offsets, net.layer_units, *codes, float(self.alpha), rule, state,
