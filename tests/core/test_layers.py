@@ -14,6 +14,7 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from skbackprop import config_context
+from skbackprop._core import xp as _xp
 from skbackprop._core.layers import GROUPS, Dense
 from skbackprop.activations import PReLU, Tanh
 from skbackprop.losses import SoftmaxLogLoss, SquaredError
@@ -45,7 +46,7 @@ class Scale:
         return self.o
 
     def backward(self, e):
-        xp = e.__array_namespace__()
+        xp = _xp.namespace(e)  # numpy < 2 arrays have no __array_namespace__
         self.grad_a[...] = xp.sum(e * self.o_in, axis=0)  # ∂ℓ/∂a
         return e * self.a if self.propagate else None  # ∂ℓ/∂x
 
