@@ -23,6 +23,7 @@ The parameters of the inner network are set in one place,
 
 import inspect
 import math
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -54,6 +55,7 @@ from .regressor import BackpropRegressor
 __all__ = ["TabularMLPClassifier", "TabularMLPRegressor"]
 
 _D = _recipe.DEFAULTS
+_BATCH_CLIPPED = "batch_size=.* is larger than the .* training samples"
 
 _PARAMS_DOC = """\
 hidden_layer_sizes : array-like of shape (n_layers - 2,), default=(256, 256, 256)
@@ -308,7 +310,12 @@ class _BaseTabular(BaseEstimator):
             n_train -= max(n_val, self._min_validation_rows(y))
         params = _recipe.inner_params(self, self._inner, self._task, n_train)
         model = self._inner(**params)
-        model.fit(Xt, target, sample_weight=sample_weight, **fit_val)
+        with warnings.catch_warnings():
+            if self.batch_size == "auto":
+                # The "auto" batch is sized from an estimate of the training
+                # rows; where the split leaves fewer, clipping it is no news.
+                warnings.filterwarnings("ignore", message=_BATCH_CLIPPED)
+            model.fit(Xt, target, sample_weight=sample_weight, **fit_val)
         # Everything succeeded: commit the fitted state.
         for key in ("feature_names_in_",):
             vars(self).pop(key, None)
@@ -328,7 +335,7 @@ class _BaseTabular(BaseEstimator):
         return self
 
     def _check_fit_val(self, X_val, y_val, sample_weight_val):
-        """Validate the validation-set arguments; return them as fit keywords (none: {})."""
+        """Validate the validation-set arguments; return them as fit keywords."""
         if X_val is None and y_val is None:
             if sample_weight_val is not None:
                 raise ValueError(
@@ -417,8 +424,8 @@ class TabularMLPClassifier(ClassifierMixin, _BaseTabular):  # noqa: D101
     -----
     ONNX: the network exports (``skbackprop.onnx.to_onnx(clf.model_)``, fed
     with ``clf.preprocessor_.transform(X)``); the preprocessing does not (its
-    robust scaler and category-to-string step have no ONNX converter), so the
-    estimator as a whole does not export.
+    robust scaler and its one-hot step of any-typed categories have no ONNX
+    converter), so the estimator as a whole does not export.
 
     Examples
     --------
@@ -582,8 +589,9 @@ class TabularMLPRegressor(RegressorMixin, _BaseTabular):  # noqa: D101
     ONNX: the network exports (``skbackprop.onnx.to_onnx(reg.model_)``, fed
     with ``reg.preprocessor_.transform(X)``; its output times
     ``target_scale_`` plus ``target_mean_`` is the prediction); the
-    preprocessing does not (its robust scaler and category-to-string step have
-    no ONNX converter), so the estimator as a whole does not export.
+    preprocessing does not (its robust scaler and its one-hot step of any-typed
+    categories have no ONNX converter), so the estimator as a whole does not
+    export.
 
     Examples
     --------

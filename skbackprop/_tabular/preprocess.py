@@ -165,19 +165,50 @@ def _is_missing(value):
 
 
 _IS_MISSING = np.frompyfunc(_is_missing, 1, 1)
+_IS_CONTAINER = np.frompyfunc(
+    lambda v: isinstance(v, (dict, list, tuple, set, np.ndarray)), 1, 1
+)
 
 
-class CategoriesAsStrings(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
-    """Turn categorical cells into strings, and missing cells into one category.
+class OneHotCategories(TransformerMixin, BaseEstimator):
+    """One-hot encode categorical columns of any type, missing values included.
 
-    Categories of any type (strings, numbers, booleans, pandas categories) then
-    sort and compare alike in :class:`~sklearn.preprocessing.OneHotEncoder`, and
-    a missing value (None, NaN, ``pd.NA``, ``NaT``) is the category
-    ``"__missing__"``.
+    The cells are compared as strings (so categories of any type, pandas
+    categories included, sort and compare alike) and a missing cell (None, NaN,
+    ``pd.NA``, ``NaT``) is the category ``"__missing__"``; then a
+    :class:`~sklearn.preprocessing.OneHotEncoder` encodes them, a category
+    unseen in ``fit`` as the infrequent column (or all zeros), silently.
+
+    Parameters
+    ----------
+    max_categories : int or None, default=None
+        Most columns per categorical column (the rarest categories share one).
+    dtype : numpy dtype, default=np.float64
+        The output's dtype.
     """
 
-    def fit(self, X, y=None):
-        """Record the number of columns (and their names).
+    def __init__(self, max_categories=None, dtype=np.float64):
+        self.max_categories = max_categories
+        self.dtype = dtype
+
+    @staticmethod
+    def _strings(X):
+        containers = _IS_CONTAINER(X).astype(bool)
+        if containers.any():
+            row, col = np.argwhere(containers)[0]
+            raise TypeError(
+                f"Categorical cells must be single values: the argument must be a "
+                f"string or a number (or a boolean; None or NaN for a missing "
+                f"value), but column {col} holds a {type(X[row, col]).__name__} "
+                f"in row {row}."
+            )
+        missing = _IS_MISSING(X).astype(bool)
+        S = X.astype(str).astype(object)
+        S[missing] = MISSING_CATEGORY
+        return S
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Learn the categories of each column.
 
         Parameters
         ----------
@@ -185,16 +216,28 @@ class CategoriesAsStrings(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
             Categorical columns.
         y : None
             Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights: a category seen only in rows of weight 0 is not one
+            (so that integer weights act as repeated rows).
 
         Returns
         -------
         self : object
         """
-        validate_data(self, X, dtype=None, ensure_all_finite=False)
+        X = validate_data(self, X, dtype=object, ensure_all_finite=False)
+        S = self._strings(X)
+        if sample_weight is not None:
+            S = S[np.asarray(sample_weight) > 0]
+        self.encoder_ = OneHotEncoder(
+            handle_unknown="infrequent_if_exist",
+            max_categories=self.max_categories,
+            sparse_output=False,
+            dtype=self.dtype,
+        ).fit(S)
         return self
 
     def transform(self, X):
-        """Return the cells as strings, missing ones as ``"__missing__"``.
+        """Return the one-hot columns.
 
         Parameters
         ----------
@@ -203,14 +246,33 @@ class CategoriesAsStrings(OneToOneFeatureMixin, TransformerMixin, BaseEstimator)
 
         Returns
         -------
-        S : ndarray of object of shape (n_samples, n_features)
+        onehot : ndarray of shape (n_samples, n_output_columns)
         """
-        check_is_fitted(self, "n_features_in_")
+        check_is_fitted(self, "encoder_")
         X = validate_data(self, X, dtype=object, ensure_all_finite=False, reset=False)
-        missing = _IS_MISSING(X).astype(bool)
-        S = X.astype(str).astype(object)
-        S[missing] = MISSING_CATEGORY
-        return S
+        return self.encoder_.transform(self._strings(X))
+
+    def get_feature_names_out(self, input_features=None):
+        """Return the one-hot columns' names, as OneHotEncoder names them.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            The input columns' names.
+
+        Returns
+        -------
+        names : ndarray of str
+        """
+        check_is_fitted(self, "encoder_")
+        return self.encoder_.get_feature_names_out(input_features)
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.categorical = True
+        return tags
 
 
 def _is_dataframe(X):
@@ -352,19 +414,8 @@ def build_preprocessor(mask, dtype, *, clip, missing_indicator, max_categories):
         ]
         transformers.append(("num", Pipeline(steps), numeric))
     if categorical.size:
-        steps = [
-            ("as_str", CategoriesAsStrings()),
-            (
-                "onehot",
-                OneHotEncoder(
-                    handle_unknown="infrequent_if_exist",
-                    max_categories=max_categories,
-                    sparse_output=False,
-                    dtype=dtype,
-                ),
-            ),
-        ]
-        transformers.append(("cat", Pipeline(steps), categorical))
+        onehot = OneHotCategories(max_categories=max_categories, dtype=dtype)
+        transformers.append(("cat", onehot, categorical))
     return ColumnTransformer(
         transformers,
         remainder="drop",
@@ -376,8 +427,9 @@ def build_preprocessor(mask, dtype, *, clip, missing_indicator, max_categories):
 def fit_transform_weighted(preprocessor, X, sample_weight):
     """Fit ``preprocessor`` on ``X`` with the numeric statistics weighted.
 
-    The robust scaler is the one step whose statistics take weights; they reach
-    it through scikit-learn's metadata routing, switched on for this call only.
+    The weights reach the robust scaler (weighted medians and quantiles) and the
+    one-hot step (a category only in rows of weight 0 is none) through
+    scikit-learn's metadata routing, switched on for this call only.
     """
     if sample_weight is None:
         return preprocessor.fit_transform(X)
@@ -385,6 +437,8 @@ def fit_transform_weighted(preprocessor, X, sample_weight):
         for name, step, _ in preprocessor.transformers:
             if name == "num":
                 step.named_steps["scale"].set_fit_request(sample_weight=True)
+            else:
+                step.set_fit_request(sample_weight=True)
         return preprocessor.fit_transform(X, sample_weight=sample_weight)
 
 
