@@ -451,6 +451,15 @@ def as_table(X):
             "array (X.toarray()) or a DataFrame, or use BackpropClassifier/"
             "BackpropRegressor, which take sparse matrices."
         )
+    dispatch = sklearn.get_config().get("array_api_dispatch", False)
+    if dispatch and hasattr(X, "__array_namespace__") and not isinstance(X, np.ndarray):
+        raise TypeError(
+            "The tabular estimators preprocess numpy arrays and DataFrames on the "
+            f"host; X is a {type(X).__module__}.{type(X).__name__} under "
+            "array_api_dispatch. Pass a numpy array or a DataFrame (the network "
+            "then trains with numpy), or use BackpropClassifier/BackpropRegressor "
+            "on preprocessed arrays of another namespace."
+        )
     if _is_dataframe(X):
         if X.ndim != 2:
             raise ValueError(f"X must be 2-D; got {X.ndim} dimensions.")

@@ -472,3 +472,16 @@ def test_docstring_examples_run():
 
     failed, attempted = doctest.testmod(tabular)
     assert failed == 0 and attempted >= 8
+
+
+def test_array_api_dispatch_takes_host_tables_and_refuses_other_arrays():
+    """The preprocessing is numpy/pandas: other namespaces get a clear error."""
+    import array_api_strict as xps
+    import sklearn
+
+    X, y = _table()
+    with sklearn.config_context(array_api_dispatch=True):
+        reg = TabularMLPRegressor(**SMALL).fit(X, y)
+        assert isinstance(reg.predict(X), np.ndarray)
+        with pytest.raises(TypeError, match="numpy array or a DataFrame"):
+            TabularMLPRegressor(**SMALL).fit(xps.asarray(np.ones((10, 2))), y[:10])
