@@ -317,8 +317,7 @@ class _BaseTabular(BaseEstimator):
                 warnings.filterwarnings("ignore", message=_BATCH_CLIPPED)
             model.fit(Xt, target, sample_weight=sample_weight, **fit_val)
         # Everything succeeded: commit the fitted state.
-        for key in ("feature_names_in_",):
-            vars(self).pop(key, None)
+        vars(self).pop("feature_names_in_", None)  # a refit on unnamed columns
         self.n_features_in_ = preprocessor.n_features_in_
         if hasattr(preprocessor, "feature_names_in_"):
             self.feature_names_in_ = preprocessor.feature_names_in_
