@@ -28,6 +28,7 @@ from .classifier import BackpropClassifier
 from .features import HiddenFeatures
 from .gradcheck import check_gradient
 from .regressor import BackpropRegressor
+from .tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __version__ = "0.1.0"
 
@@ -45,6 +46,8 @@ __all__ = [
     "ParametricActivation",
     "ReLU",
     "Softplus",
+    "TabularMLPClassifier",
+    "TabularMLPRegressor",
     "Tanh",
     "__version__",
     "activations",
