@@ -10,15 +10,14 @@ picked by the validation loss).
 
 - :data:`DEFAULTS`: the knobs the tabular estimators expose, with the recipe's
   values (their ``__init__`` defaults are these);
-- :data:`FIXED`: inner parameters the recipe sets and does not expose;
-- :data:`_RECIPE_PENDING`: parts of the recipe that need parameters the
-  Backprop estimators do not have yet. Each is passed to the inner estimator
-  only where its ``get_params()`` has the key (and, for objects, where the
-  module providing them exists), so they switch on by themselves once the
-  estimators gain those parameters.
+- :data:`FIXED`: inner parameters the recipe sets and does not expose (the
+  learning-rate schedule is made fresh at each fit).
+
+The values are RealMLP-TD's where their meaning carries over; they are not yet
+tuned on the tabular benchmark (``benchmarks/bench_tabular.py``).
 """
 
-import importlib
+from ..schedules import Cosine
 
 # Exposed knobs (shared by both estimators) and their recipe values.
 DEFAULTS = dict(
@@ -39,13 +38,20 @@ DEFAULTS = dict(
     n_iter_no_change=16,
     tol=1e-4,
     validation_metric="loss",
+    # Decoupled (AdamW) weight decay on the coefficients, RealMLP-TD's value.
+    weight_decay=0.02,
+    # RealMLP-TD uses dropout 0.15; off by default here: a random mask per row
+    # makes integer sample weights differ from repeated rows (scikit-learn's
+    # sample-weight checks), so it is the user's choice.
+    dropout=0.0,
 )
 
-# Inner parameters the recipe fixes.
+# Inner parameters the recipe fixes. The schedule: cosine decay of the rate
+# over max_iter epochs (stepped per epoch, so the compiled epoch kernel applies).
 FIXED = dict(
     solver="adam",
     shuffle=True,
-    learning_rate="constant",
+    learning_rate=Cosine,
     warm_start=False,
 )
 
@@ -65,40 +71,6 @@ def auto_batch_size(n_samples):
     """
     largest, smallest = AUTO_BATCH
     return max(1, min(n_samples, largest, max(smallest, n_samples // AUTO_STEPS)))
-
-
-def _schedule(name, **kwargs):
-    """Return a factory for learning-rate schedule ``name`` of skbackprop.schedules.
-
-    Returns None (the entry is left out) while that module does not exist.
-    """
-
-    def make():
-        try:
-            module = importlib.import_module("skbackprop.schedules")
-        except ImportError:
-            return None
-        return getattr(module, name)(**kwargs)
-
-    return make
-
-
-# Parts of the recipe waiting for parameters of the Backprop estimators (issue
-# 20, item 1). Values are RealMLP-TD's where their meaning carries over. A
-# callable is a factory called at fit; it returning None leaves the entry out.
-_RECIPE_PENDING = {
-    "both": {
-        # RealMLP-TD: dropout 0.15 (its schedule flat then cosine to 0).
-        "dropout": 0.15,
-        # Decoupled (AdamW) weight decay, not on intercepts.
-        "weight_decay": 0.02,
-        # The learning-rate schedule: cosine decay over max_iter epochs.
-        "learning_rate": _schedule("Cosine"),
-    },
-    # Label smoothing was measured to cost AUC: it stays off (0).
-    "classifier": {},
-    "regressor": {},
-}
 
 
 def inner_params(tabular, inner_cls, task, n_samples):
@@ -122,19 +94,10 @@ def inner_params(tabular, inner_cls, task, n_samples):
     """
     accepted = inner_cls().get_params(deep=False)
     own = tabular.get_params(deep=False)
-    params = dict(FIXED)
+    params = dict(FIXED, learning_rate=FIXED["learning_rate"]())
     params.update({k: v for k, v in own.items() if k in accepted})
     if params["batch_size"] == "auto":
         params["batch_size"] = auto_batch_size(n_samples)
     else:
         params["batch_size"] = max(1, min(params["batch_size"], n_samples))
-    pending = {**_RECIPE_PENDING["both"], **_RECIPE_PENDING[task]}
-    for key, value in pending.items():
-        if key not in accepted or key in own:  # not there yet, or the user's knob
-            continue
-        if callable(value):
-            value = value()
-            if value is None:
-                continue
-        params[key] = value
     return params

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.utils._param_validation import InvalidParameterError
@@ -270,25 +270,22 @@ def test_auto_batch_size():
     assert recipe.auto_batch_size(100_000) == 256
 
 
-class _FutureInner(BaseEstimator):
-    """An inner estimator with parameters the Backprop estimators lack today."""
+def test_the_recipe_reaches_the_inner_network():
+    from skbackprop.schedules import Cosine
 
-    def __init__(self, batch_size="auto", alpha=0.0, dropout=0.0, weight_decay=0.0):
-        self.batch_size = batch_size
-        self.alpha = alpha
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-
-
-def test_pending_recipe_entries_switch_on_where_the_inner_estimator_has_them():
-    tab = TabularMLPRegressor(alpha=0.5)
-    today = recipe.inner_params(tab, BackpropRegressor, "regressor", 1000)
-    assert not set(recipe._RECIPE_PENDING["both"]) - {"learning_rate"} & set(today)
-    assert today["learning_rate"] == "constant"  # no skbackprop.schedules yet
-    later = recipe.inner_params(tab, _FutureInner, "regressor", 1000)
-    assert later["dropout"] == recipe._RECIPE_PENDING["both"]["dropout"]
-    assert later["weight_decay"] == recipe._RECIPE_PENDING["both"]["weight_decay"]
-    assert later["alpha"] == 0.5 and later["batch_size"] == 62
+    tab = TabularMLPRegressor(alpha=0.5, dropout=0.1)
+    params = recipe.inner_params(tab, BackpropRegressor, "regressor", 1000)
+    assert params["alpha"] == 0.5 and params["batch_size"] == 62
+    assert params["weight_decay"] == recipe.DEFAULTS["weight_decay"]
+    assert params["dropout"] == 0.1
+    assert isinstance(params["learning_rate"], Cosine)
+    # A fresh schedule object per fit: fitted models share no parameter objects.
+    again = recipe.inner_params(tab, BackpropRegressor, "regressor", 1000)
+    assert again["learning_rate"] is not params["learning_rate"]
+    X, y = _table()
+    reg = TabularMLPRegressor(**SMALL).fit(X, y)
+    assert reg.model_.weight_decay == recipe.DEFAULTS["weight_decay"]
+    assert isinstance(reg.model_.learning_rate, Cosine)
 
 
 def test_a_validation_set_of_ones_own():
