@@ -4,7 +4,7 @@ import scipy.sparse as sp
 from sklearn.base import RegressorMixin, clone
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._core import xp as _xp
 from ._estimator import docs as _docs
@@ -93,6 +93,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     {_docs.COMMON_PARAMS}
 
+    {_docs.EARLY_STOPPING_PARAMS}
+
     Attributes
     ----------
     {_docs.COMMON_ATTRIBUTES}
@@ -146,6 +148,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         max_fun=15000,
         validation_metric="score",
         callbacks=None,
+        scoring=None,
+        tol_mode="absolute",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -173,6 +177,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.max_fun = max_fun
         self.validation_metric = validation_metric
         self.callbacks = callbacks
+        self.scoring = scoring
+        self.tol_mode = tol_mode
 
     def _validate_input(self, X, y, incremental, reset, xp):
         loss = self._make_loss()  # the loss's parameters before the data
@@ -202,6 +208,22 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         if reset:  # a fresh fit, or the first partial_fit
             _check_target_scale(y, loss)
         return X, y
+
+    def _encode_validation_targets(self, y, dtype):
+        y = check_array(
+            y, ensure_2d=False, dtype=None, accept_sparse=True, input_name="y_val"
+        )
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"y_val must be numeric, as y, but has dtype {y.dtype}. Convert the "
+                "validation targets to numbers."
+            )
+        self._make_loss().check_targets(y)
+        return y.astype(dtype, copy=False)
 
     def _make_loss(self):
         """Return the validated loss: a copy, never the user's object itself."""
