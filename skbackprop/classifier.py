@@ -323,6 +323,9 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one pass over ``X``, ``y``.
 
+        Takes no validation set (``X_val``): ``partial_fit`` does not stop
+        early, so ``fit`` alone takes one.
+
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)

@@ -144,7 +144,8 @@ scoring : str, callable or None, default=None
         times the magnitude of the best value, so that ``tol=1e-3`` means "0.1 %
         better" whatever the target's scale. Relative suits losses (the
         training loss, ``validation_metric="loss"``) on unscaled targets; for
-        scores near 0 (an R² about 0) it demands almost nothing."""
+        scores near 0 (an R² about 0) it demands almost nothing. Stochastic
+        solvers only: "lbfgs" hands ``tol`` to scipy as it is."""
 
 COMMON_ATTRIBUTES = """\
 loss_ : float

@@ -260,30 +260,23 @@ def warn_if_few_rows_dominate(estimator, val):
         return
     n = val.Y.shape[0]
     if val.rows is None:
-        where, names = "X_val", rows
+        where, names = "of X_val", rows
     else:
-        where, names = "X", np.asarray(val.rows)[rows]
+        # Positions in the X passed to fit, where the split drew them from.
+        where = "of X, in the split-off validation_fraction"
+        names = np.asarray(val.rows)[rows]
     listed = ", ".join(str(int(i)) for i in names[:5])
-    more = "" if len(names) <= 5 else ", ..."
-    robust = (
-        "a robust loss (e.g. loss='huber') "
-        if not is_classifier(estimator)
-        else "label cleaning "
-    )
-    score = "validation_metric='score' or a scoring= scorer"
-    source = (
-        "the split-off validation rows (early_stopping carves validation_fraction of X)"
-        if val.rows is not None
-        else "X_val"
-    )
+    listed = f"{'row' if len(names) == 1 else 'rows'} {listed}"
+    listed += "" if len(names) <= 5 else ", ..."
+    robust = "" if is_classifier(estimator) else "use a robust loss (loss='huber'), "
     _warn(
-        f"{len(rows)} of the {n} validation rows carry {shares.sum():.0%} of the "
+        f"{len(rows)} of the {n} validation rows "
+        f"{'carries' if len(rows) == 1 else 'carry'} {shares.sum():.0%} of the "
         f"validation loss that early stopping watches (the largest alone "
-        f"{shares[0]:.0%}; rows {listed}{more} of {where}, from {source}). The "
-        "stopping epoch is then chosen by these rows rather than by the data, "
-        "which stops training early if they are outliers or errors. Inspect them "
-        f"and remove them if they are wrong; or stop on a score ({score}), use "
-        f"{robust}or pass a clean validation set with fit(X, y, X_val=..., "
-        "y_val=...).",
+        f"{shares[0]:.0%}; {listed} {where}). The stopping epoch is then chosen "
+        "by these rows rather than by the data, which stops training early if "
+        "they are outliers or errors. Inspect them and remove them if they are "
+        "wrong; or stop on a score (validation_metric='score' or scoring=...), "
+        f"{robust}or pass a clean validation set: fit(X, y, X_val=..., y_val=...).",
         UserWarning,
     )

@@ -6,6 +6,7 @@ HistGradientBoosting takes them, ``scoring`` (a scorer name or callable, or
 validation loss, and metadata routing under cross-validation.
 """
 
+import importlib
 import pickle
 import warnings
 
@@ -360,12 +361,14 @@ def test_tol_mode_is_validated():
 def test_warns_when_one_row_dominates_the_validation_loss():
     X_val, y_val = X_REG[100:], Y_REG[100:].copy()
     y_val[7] = 300.0  # a corrupt target
-    with pytest.warns(UserWarning, match=r"1 of the 100 validation rows carry") as rec:
+    with pytest.warns(
+        UserWarning, match=r"1 of the 100 validation rows carries"
+    ) as rec:
         BackpropRegressor(**ES, scoring="loss").fit(
             X_REG[:100], Y_REG[:100], X_val=X_val, y_val=y_val
         )
     message = str([w for w in rec if "validation rows" in str(w.message)][0].message)
-    assert "rows 7 of X_val" in message and "huber" in message
+    assert "row 7 of X_val" in message and "huber" in message
 
 
 def test_warning_names_the_row_of_x_in_the_split(monkeypatch):
@@ -382,7 +385,7 @@ def test_warning_names_the_row_of_x_in_the_split(monkeypatch):
     row = int(parts[0][1][0][3])  # a row of X the split puts in validation
     y = Y_REG.copy()
     y[row] = 500.0
-    with pytest.warns(UserWarning, match=rf"rows {row} of X, from the split-off"):
+    with pytest.warns(UserWarning, match=rf"row {row} of X, in the split-off"):
         BackpropRegressor(**params).fit(X_REG, y)
 
 
@@ -476,21 +479,57 @@ def test_warm_start_with_x_val_continues():
 
 
 # ------------------------------------------------------------- array API
+# torch is optional and slow to import: its case is marked slow, as in
+# tests/array_api; array-api-strict always runs.
+NAMESPACES = ["array_api_strict"] + (
+    [pytest.param("torch", marks=pytest.mark.slow)]
+    if importlib.util.find_spec("torch") is not None
+    else []
+)
+
+
+def _module(name):
+    return xps if name == "array_api_strict" else importlib.import_module("torch")
+
+
+@pytest.mark.parametrize("namespace", NAMESPACES)
 @pytest.mark.parametrize("scoring", [None, "loss", "r2"])
-def test_array_api_strict_x_val_equals_numpys(scoring):
+def test_array_api_x_val_equals_numpys(scoring, namespace):
+    xp = _module(namespace)
     params = dict(ES, scoring=scoring)
     args = (X_REG[:150], Y_REG[:150])
     val = dict(X_val=X_REG[150:], y_val=Y_REG[150:], sample_weight_val=np.ones(50))
     ref = BackpropRegressor(**params).fit(*args, **val)
     with sklearn.config_context(array_api_dispatch=True):
-        est = BackpropRegressor(**params).fit(
-            *(xps.asarray(a) for a in args),
-            **{k: xps.asarray(v) for k, v in val.items()},
-        )
+        xp_val = {k: xp.asarray(v) for k, v in val.items()}
+        est = BackpropRegressor(**params).fit(*(xp.asarray(a) for a in args), **xp_val)
     assert est.n_iter_ == ref.n_iter_
     np.testing.assert_allclose(est.validation_scores_, ref.validation_scores_, 1e-10)
     for a, b in zip(est.coefs_, ref.coefs_, strict=True):
         np.testing.assert_allclose(_xp.to_numpy(a), b, rtol=1e-10, atol=1e-13)
+
+
+def test_array_api_warning_and_classifier_scorer():
+    y_val = Y_REG[100:].copy()
+    y_val[7] = 300.0
+    with sklearn.config_context(array_api_dispatch=True):
+        with pytest.warns(UserWarning, match="row 7 of X_val"):
+            BackpropRegressor(**ES, scoring="loss").fit(
+                xps.asarray(X_REG[:100]),
+                xps.asarray(Y_REG[:100]),
+                X_val=xps.asarray(X_REG[100:]),
+                y_val=xps.asarray(y_val),
+            )
+        clf = BackpropClassifier(**ES, scoring="neg_log_loss").fit(
+            xps.asarray(X_CLF[:150]),
+            xps.asarray(Y_CLF[:150]),
+            X_val=xps.asarray(X_CLF[150:]),
+            y_val=xps.asarray(Y_CLF[150:]),
+        )
+    ref = BackpropClassifier(**ES, scoring="neg_log_loss").fit(
+        X_CLF[:150], Y_CLF[:150], X_val=X_CLF[150:], y_val=Y_CLF[150:]
+    )
+    np.testing.assert_allclose(clf.validation_scores_, ref.validation_scores_, 1e-10)
 
 
 def test_array_api_strict_refuses_a_numpy_x_val():
