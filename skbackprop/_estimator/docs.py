@@ -136,7 +136,10 @@ scoring : str, callable or None, default=None
         ``"neg_log_loss"`` is minus the log loss); ``validation_scores_`` and
         ``best_validation_score_`` hold them. Used only with
         ``early_stopping=True``; the scorer predicts on the validation set with
-        the epoch's weights (one more forward pass per epoch).
+        the epoch's weights (one more forward pass per epoch). With
+        ``class_weight``, an epoch that ties the best score (within ``tol``)
+        counts as better when its class-weighted validation loss is lower,
+        as with the built-in score.
 
     tol_mode : {"absolute", "relative"}, default="absolute"
         How ``tol`` is read. "absolute" (scikit-learn's rule): an epoch improves

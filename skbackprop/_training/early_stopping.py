@@ -81,12 +81,15 @@ class EarlyStoppingState:
     validation : bool, default=False
         Judge epochs on a validation set (``early_stopping=True``) rather than
         on the training loss.
-    metric : {"score", "loss"}, default="score"
-        The validation criterion: the score, or the validation loss.
+    metric : {"score", "loss", "scorer"}, default="score"
+        The validation criterion: the score (the estimator's, or with "scorer"
+        a ``scoring`` scorer's: the value passed to
+        :meth:`record_validation` either way), or the validation loss.
     ties_by_loss : bool, default=False
-        With ``metric="score"``, an epoch that ties the best score (within
-        ``tol``) counts when its validation loss is lower (the estimators set
-        it with ``class_weight``, whose weighted accuracy saturates).
+        With a score (``metric="score"`` or a scorer), an epoch that ties the
+        best score (within ``tol``) counts when its validation loss is lower
+        (the estimators set it with ``class_weight``, whose weighted accuracy
+        saturates).
     relative : bool, default=False
         Whether ``tol`` is relative: the margin an epoch must beat the best by
         is ``tol · |best|`` (``tol`` itself while the best is not finite).
@@ -162,7 +165,7 @@ class EarlyStoppingState:
             n_iter_no_change=estimator.n_iter_no_change,
             validation=estimator.early_stopping,
             metric=metric,
-            ties_by_loss=metric == "score"
+            ties_by_loss=metric != "loss"
             and getattr(estimator, "class_weight", None) is not None,
             relative=getattr(estimator, "tol_mode", "absolute") == "relative",
         )

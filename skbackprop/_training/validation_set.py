@@ -193,9 +193,19 @@ def resolve_scorer(estimator):
 
 def score_with(scorer, estimator, X, y, sample_weight):
     """Return a scorer's value (greater is better) on the validation set."""
-    if sample_weight is None:
-        return float(scorer(estimator, X, y))
-    return float(scorer(estimator, X, y, sample_weight=sample_weight))
+    kwargs = {} if sample_weight is None else {"sample_weight": sample_weight}
+    try:
+        return float(scorer(estimator, X, y, **kwargs))
+    except ValueError as err:
+        raise ValueError(
+            f"scoring={estimator.scoring!r} failed on the validation set "
+            f"({X.shape[0]} rows): {err} A validation set that lacks some classes "
+            "defeats scorers such as 'neg_log_loss' and 'roc_auc': use "
+            "scoring='loss' (the model's own loss, over all its classes), a "
+            "scorer given the labels (sklearn.metrics.make_scorer(..., "
+            "labels=...)), or a larger validation set. The estimator was left "
+            "as it was before this call."
+        ) from err
 
 
 def _row_losses(loss, Y, out, rows):

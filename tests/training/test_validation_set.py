@@ -18,12 +18,14 @@ from sklearn.datasets import make_classification, make_regression
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import get_scorer, make_scorer, mean_absolute_error
 from sklearn.model_selection import cross_validate
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from skbackprop import BackpropClassifier, BackpropRegressor, HiddenFeatures
 from skbackprop._core import xp as _xp
 from skbackprop._training import loop as _loop
 from skbackprop._training.early_stopping import EarlyStoppingState
 from skbackprop.losses import SquaredError
+from tests.estimator.test_common import _runnable_here
 
 X_REG, y_reg = make_regression(n_samples=200, n_features=5, noise=5.0, random_state=0)
 X_REG /= X_REG.std(axis=0)
@@ -295,6 +297,19 @@ def test_callable_scoring_and_weights():
     assert "_fit_validation_X" not in vars(reg)
 
 
+def test_a_failing_scorer_says_why_and_leaves_the_model():
+    keep = Y_CLF[150:] != 2
+    clf = BackpropClassifier(**ES, scoring="neg_log_loss")
+    with pytest.raises(ValueError, match="scoring='loss'"):
+        clf.fit(
+            X_CLF[:150], Y_CLF[:150], X_val=X_CLF[150:][keep], y_val=Y_CLF[150:][keep]
+        )
+    assert not hasattr(clf, "coefs_")
+    clf.set_params(scoring="loss").fit(
+        X_CLF[:150], Y_CLF[:150], X_val=X_CLF[150:][keep], y_val=Y_CLF[150:][keep]
+    )
+
+
 def test_contradicting_or_unknown_scoring_is_refused():
     reg = BackpropRegressor(**ES, scoring="r2", validation_metric="loss")
     with pytest.raises(ValueError, match="contradict"):
@@ -458,6 +473,43 @@ def test_cross_validate_with_scoring_and_pickle():
         assert pickle.loads(pickle.dumps(fitted)).scoring == "neg_log_loss"
     assert est.get_params()["scoring"] == "neg_log_loss"
     assert not hasattr(est, "coefs_")
+
+
+# scikit-learn's checks with a scorer and the relative tolerance (the other
+# configurations are tests/estimator/test_common.py's).
+_CHECKS = parametrize_with_checks(
+    [
+        BackpropClassifier(
+            hidden_layer_sizes=(16,),
+            max_iter=100,
+            random_state=0,
+            learning_rate_init=0.01,
+            early_stopping=True,
+            validation_fraction=0.3,
+            scoring="accuracy",
+            tol_mode="relative",
+        ),
+        BackpropRegressor(
+            hidden_layer_sizes=(16,),
+            max_iter=100,
+            random_state=0,
+            learning_rate_init=0.01,
+            early_stopping=True,
+            scoring="neg_mean_absolute_error",
+            tol_mode="relative",
+        ),
+    ]
+).mark
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "estimator, check",
+    [(e, c) for e, c in _CHECKS.args[1] if _runnable_here(c)],
+    **_CHECKS.kwargs,
+)
+def test_sklearn_checks_with_scoring_and_relative_tol(estimator, check):
+    check(estimator)
 
 
 def test_hidden_features_forwards_the_validation_set():
