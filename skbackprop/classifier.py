@@ -10,7 +10,7 @@ from sklearn.metrics import accuracy_score
 from sklearn.preprocessing import LabelBinarizer
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._core import xp as _xp
 from ._core.loss_math import _clipped, _namespace, _weighted_total
@@ -61,6 +61,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         ``Σw / (n_classes · Σ_{{class}} w)``. For multilabel targets, "balanced"
         applies per label column, and a dict form is a list of dicts (one per
         column) as in :func:`sklearn.utils.class_weight.compute_sample_weight`.
+        A validation set passed to ``fit`` (``X_val``) is weighted by the
+        same class weights as the training rows.
 
     {_docs.TRAINING_EXTRAS}
 
@@ -75,6 +77,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         multilabel target and ``ε > 0`` a fit skips the compiled epoch kernel.
 
     {_docs.DROPOUT_PARAM}
+
+    {_docs.EARLY_STOPPING_PARAMS}
 
     Attributes
     ----------
@@ -137,6 +141,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         max_grad_norm=None,
         label_smoothing=0.0,
         dropout=0.0,
+        scoring=None,
+        tol_mode="absolute",
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
@@ -168,6 +174,8 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
         self.max_grad_norm = max_grad_norm
         self.label_smoothing = label_smoothing
         self.dropout = dropout
+        self.scoring = scoring
+        self.tol_mode = tol_mode
 
     # ------------------------------------------------------------ targets
     def _validate_input(self, X, y, incremental, reset, xp):
@@ -217,6 +225,50 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
                 )
         dtype = X.dtype if reset else self.coefs_[0].dtype
         return X, self._encode(y, _xp.numpy_dtype(dtype))
+
+    def _encode_validation_targets(self, y, dtype):
+        y = check_array(
+            y, ensure_2d=False, dtype=None, accept_sparse=["csr"], input_name="y_val"
+        )
+        multilabel = self._label_binarizer.y_type_ == "multilabel-indicator"
+        if y.ndim == 2 and y.shape[1] == 1 and not multilabel:
+            y = column_or_1d(y.toarray() if sp.issparse(y) else y, warn=True)
+        try:
+            self._check_same_target_type(y)
+        except ValueError as err:
+            raise ValueError(f"y_val does not match y: {err}") from err
+        if not multilabel:
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if len(unseen):
+                raise ValueError(
+                    f"y_val has label(s) {unseen.tolist()} that are not in y "
+                    f"(the classes fitted are {self.classes_.tolist()}): the model "
+                    "cannot predict them, so early stopping cannot score them. Drop "
+                    "those rows from the validation set, or add samples of those "
+                    "classes to the training data."
+                )
+        return self._encode(y, dtype)
+
+    def _validation_class_factors(self, Y):
+        """Class weights of the validation rows: the training rows' per class."""
+        cw = self.class_weight
+        if cw is None:
+            return None
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            index = Y.astype(np.intp)
+        else:
+            col = Y[:, 0] if Y.shape[1] == 1 else Y.argmax(axis=1)
+            index = col.astype(np.intp)[:, np.newaxis]
+        if not isinstance(cw, str):
+            return self._dict_class_weights(cw, index)
+        # "balanced": the per-class weights of the counts this fit trained on.
+        counts = _xp.host(self._class_counts)
+        seen = (counts > 0).sum(axis=1, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            class_w = np.where(
+                counts > 0, counts.sum(axis=1, keepdims=True) / (seen * counts), 0.0
+            )
+        return np.prod(class_w[np.arange(index.shape[1]), index], axis=1)
 
     def _check_same_target_type(self, y):
         """Refuse a ``y`` whose kind (multilabel or not, columns) differs from fit's."""
@@ -322,6 +374,9 @@ class BackpropClassifier(ClassWeightMixin, ClassifierMixin, BaseBackprop):  # no
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
         """Update the model with one pass over ``X``, ``y``.
+
+        Takes no validation set (``X_val``): ``partial_fit`` does not stop
+        early, so ``fit`` alone takes one.
 
         Parameters
         ----------

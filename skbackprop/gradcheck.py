@@ -120,9 +120,8 @@ def check_gradient(estimator, X, y, *, sample_weight=None, epsilon=1e-6):
         X = X.astype(np.float64)
     else:
         X = np.asarray(X, dtype=np.float64)
-    net, X, Y, sw, class_factor, _ = est._prepare(
-        X, y, sample_weight, incremental=False
-    )
+    data = est._prepare(X, y, sample_weight, incremental=False)
+    net, X, Y, sw, class_factor = data[:5]
     Y, sw = net.asarray(Y), net.asarray(_combine(sw, class_factor))
     if _xp.numpy_dtype(net.dtype) != np.float64:
         raise ValueError(

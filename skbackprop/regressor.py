@@ -4,7 +4,7 @@ import scipy.sparse as sp
 from sklearn.base import RegressorMixin, clone
 from sklearn.metrics import r2_score
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import column_or_1d
+from sklearn.utils.validation import check_array, column_or_1d
 
 from ._core import xp as _xp
 from ._estimator import docs as _docs
@@ -97,6 +97,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
 
     {_docs.DROPOUT_PARAM}
 
+    {_docs.EARLY_STOPPING_PARAMS}
+
     Attributes
     ----------
     {_docs.COMMON_ATTRIBUTES}
@@ -153,6 +155,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         weight_decay=0.0,
         max_grad_norm=None,
         dropout=0.0,
+        scoring=None,
+        tol_mode="absolute",
     ):
         self.loss = loss
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -183,6 +187,8 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
         self.weight_decay = weight_decay
         self.max_grad_norm = max_grad_norm
         self.dropout = dropout
+        self.scoring = scoring
+        self.tol_mode = tol_mode
 
     def _validate_input(self, X, y, incremental, reset, xp):
         loss = self._make_loss()  # the loss's parameters before the data
@@ -213,6 +219,22 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
             _check_target_scale(y, loss)
         return X, y
 
+    def _encode_validation_targets(self, y, dtype):
+        y = check_array(
+            y, ensure_2d=False, dtype=None, accept_sparse=True, input_name="y_val"
+        )
+        if sp.issparse(y):
+            y = y.toarray()
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if y.dtype.kind not in "biuf":
+            raise ValueError(
+                f"y_val must be numeric, as y, but has dtype {y.dtype}. Convert the "
+                "validation targets to numbers."
+            )
+        self._make_loss().check_targets(y)
+        return y.astype(dtype, copy=False)
+
     def _make_loss(self):
         """Return the validated loss: a copy, never the user's object itself."""
         loss = get_loss(self.loss)
@@ -241,6 +263,9 @@ class BackpropRegressor(RegressorMixin, BaseBackprop):  # noqa: D101
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y, sample_weight=None):
         """Update the model with one pass over ``X``, ``y``.
+
+        Takes no validation set (``X_val``): ``partial_fit`` does not stop
+        early, so ``fit`` alone takes one.
 
         Parameters
         ----------

@@ -32,6 +32,11 @@ from .._training.checkpoint import _atomic
 from .._training.fit_data import FitData, _combine
 from .._training.lbfgs import LbfgsMixin
 from .._training.loop import TrainingMixin
+from .._training.validation_set import (
+    check_validation_args,
+    prepare_validation,
+    resolve_scorer,
+)
 from ..activations import ACTIVATIONS, Activation
 from ..exceptions import UnavailableMethodError
 from ..losses import is_builtin as is_builtin_loss
@@ -100,6 +105,9 @@ class BaseBackprop(
         "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
         # A sequence: one rate per hidden layer, checked with the layers at fit.
         "dropout": [Interval(Real, 0, 1, closed="left"), "array-like"],
+        # The validation side of early stopping (skbackprop._training.validation_set).
+        "scoring": [str, callable, None],
+        "tol_mode": [StrOptions({"absolute", "relative"})],
     }
 
     # ------------------------------------------------------------------ hooks
@@ -129,6 +137,14 @@ class BaseBackprop(
         Applied after the class weights are read off the 0/1 encoding.
         """
         return Y
+
+    def _encode_validation_targets(self, y, dtype):
+        """Validate ``y_val`` against the fitted targets; return it encoded."""
+        raise NotImplementedError
+
+    def _validation_class_factors(self, Y):
+        """Per-row class weights of the encoded validation targets, or None."""
+        return None
 
     def _class_weight_factors(self, Y, sample_weight, incremental):
         """Per-row factors multiplied into the sample weights, or None.
@@ -168,8 +184,12 @@ class BaseBackprop(
         self.activation_params_ = net.activation_params
         return net
 
-    def _prepare(self, X, y, sample_weight, incremental):
+    def _prepare(self, X, y, sample_weight, incremental, validation=None):
         """Validate, initialise on the first pass, and build the network.
+
+        ``validation`` is ``(X_val, y_val, sample_weight_val)`` where the user
+        passed a validation set to ``fit`` (checked by
+        :func:`~skbackprop._training.validation_set.check_validation_args`).
 
         Returns
         -------
@@ -178,7 +198,8 @@ class BaseBackprop(
             validated inputs in its namespace, device and dtype, the encoded
             2-D targets, ``sample_weight`` and the per-row class weights
             (classifier with ``class_weight``) on the host, and whether the
-            weights were freshly initialised.
+            weights were freshly initialised; the validation set (validated
+            and encoded as the training data) and the early-stopping scorer.
         """
         hidden = self._hidden_layer_sizes()
         dropout = self._dropout_rates(len(hidden))
@@ -224,6 +245,10 @@ class BaseBackprop(
         if class_factor is not None:
             class_factor = np.asarray(class_factor, dtype=host_dtype)
         Y = self._smooth_targets(Y)
+        val = None
+        if validation is not None:
+            val = prepare_validation(self, *validation, X, dtype, Y)
+        scorer = resolve_scorer(self)
         layer_units = [X.shape[1], *hidden, Y.shape[1]]
         self._random_state = check_random_state(self.random_state)
         if first_pass:
@@ -236,12 +261,21 @@ class BaseBackprop(
                 _check_in_namespace(act, xp, device)
             _check_loss_in_namespace(self._loss, xp, device)
         net = self._network(layer_units, dtype, xp, device, dropout)
-        return FitData(net, X, Y, sample_weight, class_factor, first_pass)
+        return FitData(net, X, Y, sample_weight, class_factor, first_pass, val, scorer)
 
     # ---------------------------------------------------------------- fitting
     @_atomic
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(
+        self,
+        X,
+        y,
+        sample_weight=None,
+        *,
+        X_val=None,
+        y_val=None,
+        sample_weight_val=None,
+    ):
         """Fit the network to data ``X`` and targets ``y`` by backpropagation.
 
         Parameters
@@ -252,13 +286,34 @@ class BaseBackprop(
             Targets: class labels (classifier) or real values (regressor).
         sample_weight : array-like of shape (n_samples,), default=None
             Weights of the samples; integer weights act as repeated samples.
+        X_val : {array-like, sparse matrix} of shape (n_val, n_features), \
+                default=None
+            A validation set for early stopping, as in scikit-learn's
+            ``HistGradientBoosting*.fit``: with it, every row of ``X`` trains
+            and each epoch is scored on ``X_val`` instead of on
+            ``validation_fraction`` of ``X`` (which is then ignored). It needs
+            ``early_stopping=True`` and a stochastic solver, and is validated
+            as ``X`` is (same features and feature names, dtype, namespace and
+            device). In a :class:`~sklearn.pipeline.Pipeline`, transform it as
+            ``X`` with ``Pipeline(..., transform_input=["X_val"])``.
+            ``partial_fit`` takes no validation set (it does not stop early).
+        y_val : array-like of shape (n_val,) or (n_val, n_outputs), default=None
+            Targets of ``X_val``; both or neither are passed. The classifier's
+            must be classes it is fitted on (a label absent from ``y`` is an
+            error).
+        sample_weight_val : array-like of shape (n_val,), default=None
+            Weights of the validation samples (class weights are multiplied in,
+            as for the training rows); only with ``X_val``.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._fit(X, y, sample_weight, incremental=False)
+        validation = None
+        if check_validation_args(self, X_val, y_val, sample_weight_val):
+            validation = (X_val, y_val, sample_weight_val)
+        return self._fit(X, y, sample_weight, incremental=False, validation=validation)
 
     def _check_training_extras(self):
         """Check the schedule object, and refuse settings L-BFGS cannot honour."""
@@ -284,13 +339,13 @@ class BaseBackprop(
                         + (" and regularize with alpha (L2)." if off == 0.0 else ".")
                     )
 
-    def _fit(self, X, y, sample_weight, incremental):
+    def _fit(self, X, y, sample_weight, incremental, validation=None):
         self._check_callbacks_param()
         self._check_training_extras()
         given = (X, y, sample_weight)
         # "balanced" class counts over the batches trained on so far (partial_fit).
         counts_before = vars(self).get("_class_counts")
-        data = self._prepare(X, y, sample_weight, incremental)
+        data = self._prepare(X, y, sample_weight, incremental, validation)
         net = data.net
         # scikit-learn's callbacks (set_callbacks): the root task opens once the
         # input is validated and closes once the fitted state is complete.
@@ -379,6 +434,9 @@ class BaseBackprop(
         Returns the output layer (its signal with ``link=False``), or the output
         of hidden layer ``hidden`` (:class:`skbackprop.HiddenFeatures`).
         """
+        if X is vars(self).get("_fit_validation_X", False):
+            # A scorer scoring an epoch on the validation set (already validated).
+            return self._forward(X, link=link, hidden=hidden)
         if not hasattr(self, "coefs_"):
             check_is_fitted(self)  # raises NotFittedError with the usual message
         X = _xp.plain_input(X)

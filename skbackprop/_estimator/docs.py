@@ -67,7 +67,11 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         the ``dropout`` masks.
 
     tol : float, default=1e-4
-        Improvement below which an epoch counts as no improvement.
+        Improvement below which an epoch counts as no improvement. Absolute by
+        default, as in scikit-learn: a loss in the target's units squared (a
+        regressor's training or validation loss on prices in dollars) improves
+        by far more than 1e-4 every epoch and never stops; one near 0 stops at
+        once. Standardise the target, or set ``tol_mode="relative"``.
 
     verbose : bool, default=False
         Print progress per epoch.
@@ -82,13 +86,15 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         Use Nesterov's momentum with "sgd".
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the data, stop when its score stops
-        improving, and restore the best weights.
+        Hold out ``validation_fraction`` of the data (or score the validation
+        set passed as ``fit(X, y, X_val=..., y_val=...)``), stop when its score
+        stops improving, and restore the best epoch's weights.
 
     validation_fraction : float, default=0.1
         Fraction held out for early stopping, in (0, 1). On small data the
         held-out set grows to its minimum: 2 samples, and one of each class for
-        binary targets (stratified, as in scikit-learn).
+        binary targets (stratified, as in scikit-learn). Ignored when ``fit``
+        is given ``X_val`` and ``y_val``.
 
     beta_1 : float, default=0.9
         Adam's first-moment decay.
@@ -113,7 +119,9 @@ solver : {"lbfgs", "sgd", "adam"}, default="adam"
         while "score" restores the first epoch that reached the best score. With
         ``class_weight`` the score is the class-weighted accuracy, and an epoch
         whose score ties the best (within ``tol``) counts as better when its
-        class-weighted validation loss is lower.
+        class-weighted validation loss is lower. ``scoring``, when set, takes
+        over (``scoring="loss"`` is ``validation_metric="loss"``; a scorer
+        with ``validation_metric="loss"`` is a contradiction, and an error).
 
     callbacks : object or list of objects, default=None
         Objects with any of ``on_fit_begin(estimator, logs)``,
@@ -166,6 +174,34 @@ weight_decay : float, default=0.0
         clipping. Setting it with solver="lbfgs" raises a ValueError. A fit
         with it skips the compiled epoch kernel, as with ``weight_decay``."""
 
+
+EARLY_STOPPING_PARAMS = """\
+scoring : str, callable or None, default=None
+        What early stopping judges epochs by on the validation set: a
+        scikit-learn scorer name (``"roc_auc"``, ``"neg_log_loss"``, ``"r2"``,
+        ... see :func:`sklearn.metrics.get_scorer_names`), a callable scorer
+        ``scorer(estimator, X, y)`` (e.g. from
+        :func:`sklearn.metrics.make_scorer`), or ``"loss"`` (the validation
+        loss, as ``validation_metric="loss"``). None defers to
+        ``validation_metric`` (by default the accuracy or R², scikit-learn's
+        behaviour). Scores are greater-is-better (a scorer's convention:
+        ``"neg_log_loss"`` is minus the log loss); ``validation_scores_`` and
+        ``best_validation_score_`` hold them. Used only with
+        ``early_stopping=True``; the scorer predicts on the validation set with
+        the epoch's weights (one more forward pass per epoch). With
+        ``class_weight``, an epoch that ties the best score (within ``tol``)
+        counts as better when its class-weighted validation loss is lower,
+        as with the built-in score.
+
+    tol_mode : {"absolute", "relative"}, default="absolute"
+        How ``tol`` is read. "absolute" (scikit-learn's rule): an epoch improves
+        when it beats the best value so far by ``tol``. "relative": by ``tol``
+        times the magnitude of the best value, so that ``tol=1e-3`` means "0.1 %
+        better" whatever the target's scale. Relative suits losses (the
+        training loss, ``validation_metric="loss"``) on unscaled targets; for
+        scores near 0 (an R² about 0) it demands almost nothing. Stochastic
+        solvers only: "lbfgs" hands ``tol`` to scipy as it is."""
+
 COMMON_ATTRIBUTES = """\
 loss_ : float
         Objective at the end of training.
@@ -177,13 +213,15 @@ loss_ : float
         Training loss per epoch (stochastic solvers).
 
     validation_scores_ : list of float or None
-        Validation score per epoch with early stopping.
+        Validation score per epoch with early stopping (the scorer's value with
+        ``scoring``, greater is better).
 
     validation_loss_curve_ : list of float or None
         Validation loss (without the L2 term) per epoch with early stopping.
 
     best_validation_score_ : float or None
-        Best validation score with early stopping.
+        Validation score of the best epoch with early stopping: the epoch whose
+        weights are restored at the end of ``fit``.
 
     gradient_norms_ : ndarray of shape (n_epochs, `n_layers_` - 1)
         Per epoch (per iteration for lbfgs), the mean over batches of each layer's

@@ -7,8 +7,13 @@ stopping bookkeeping of the stochastic solvers, for both criteria:
   loss is below the best so far by more than ``tol``;
 - with ``early_stopping``, the held-out validation set: an epoch improves when
   its criterion (the score, or minus the validation loss with
-  ``validation_metric="loss"``) is above the best so far by at least ``tol``,
-  and the weights of the best epoch are kept, to be restored when training ends.
+  ``validation_metric="loss"`` or ``scoring="loss"``; a scorer's value with
+  another ``scoring``) is above the best so far by at least ``tol``, and the
+  weights of the best epoch are kept, to be restored when training ends.
+
+``tol`` is absolute by default (scikit-learn's rule); with
+``tol_mode="relative"`` the margin is ``tol`` times the magnitude of the best
+value so far, so that it means the same on any target scale.
 
 After more than ``n_iter_no_change`` epochs in a row without improvement,
 :meth:`EarlyStoppingState.stalled` says so; the optimizer decides whether that
@@ -30,6 +35,18 @@ import types
 import numpy as np
 
 from .._core import xp as _xp
+
+
+def criterion_metric(estimator):
+    """Return what the validation criterion is: "score", "loss" or "scorer".
+
+    ``scoring`` (when set) decides; ``scoring=None`` defers to
+    ``validation_metric`` (its default "score": accuracy or R²).
+    """
+    scoring = getattr(estimator, "scoring", None)
+    if scoring is None or scoring == "loss":
+        return "loss" if scoring == "loss" else estimator.validation_metric
+    return "scorer"
 
 
 class _Field:
@@ -64,12 +81,18 @@ class EarlyStoppingState:
     validation : bool, default=False
         Judge epochs on a validation set (``early_stopping=True``) rather than
         on the training loss.
-    metric : {"score", "loss"}, default="score"
-        The validation criterion: the score, or the validation loss.
+    metric : {"score", "loss", "scorer"}, default="score"
+        The validation criterion: the score (the estimator's, or with "scorer"
+        a ``scoring`` scorer's: the value passed to
+        :meth:`record_validation` either way), or the validation loss.
     ties_by_loss : bool, default=False
-        With ``metric="score"``, an epoch that ties the best score (within
-        ``tol``) counts when its validation loss is lower (the estimators set
-        it with ``class_weight``, whose weighted accuracy saturates).
+        With a score (``metric="score"`` or a scorer), an epoch that ties the
+        best score (within ``tol``) counts when its validation loss is lower
+        (the estimators set it with ``class_weight``, whose weighted accuracy
+        saturates).
+    relative : bool, default=False
+        Whether ``tol`` is relative: the margin an epoch must beat the best by
+        is ``tol · |best|`` (``tol`` itself while the best is not finite).
     """
 
     loss_curve = _Field("loss_curve_", "Training loss of each epoch (list).")
@@ -109,6 +132,7 @@ class EarlyStoppingState:
         validation=False,
         metric="score",
         ties_by_loss=False,
+        relative=False,
     ):
         self.record = types.SimpleNamespace() if record is None else record
         self.tol = tol
@@ -116,6 +140,7 @@ class EarlyStoppingState:
         self.validation = validation
         self.metric = metric
         self.ties_by_loss = ties_by_loss
+        self.relative = relative
 
     @classmethod
     def of(cls, estimator):
@@ -124,23 +149,32 @@ class EarlyStoppingState:
         Parameters
         ----------
         estimator : BaseBackprop
-            The record, and the source of ``tol``, ``n_iter_no_change``,
-            ``early_stopping``, ``validation_metric`` and ``class_weight``
-            (read afresh each time: ``set_params`` between calls is honoured).
+            The record, and the source of ``tol``, ``tol_mode``,
+            ``n_iter_no_change``, ``early_stopping``, ``validation_metric``,
+            ``scoring`` and ``class_weight`` (read afresh each time:
+            ``set_params`` between calls is honoured).
 
         Returns
         -------
         state : EarlyStoppingState
         """
+        metric = criterion_metric(estimator)
         return cls(
             estimator,
             tol=estimator.tol,
             n_iter_no_change=estimator.n_iter_no_change,
             validation=estimator.early_stopping,
-            metric=estimator.validation_metric,
-            ties_by_loss=estimator.validation_metric == "score"
+            metric=metric,
+            ties_by_loss=metric != "loss"
             and getattr(estimator, "class_weight", None) is not None,
+            relative=getattr(estimator, "tol_mode", "absolute") == "relative",
         )
+
+    def _margin(self, best):
+        """Return the improvement over ``best`` an epoch must make (``tol``)."""
+        if self.relative and np.isfinite(best):
+            return self.tol * abs(best)
+        return self.tol
 
     def _get(self, name, default=None):
         """Return field ``name``'s value, or ``default`` where the record has none."""
@@ -246,7 +280,7 @@ class EarlyStoppingState:
         loss : float
             The epoch's training loss (already in :attr:`loss_curve`).
         """
-        if loss > self.best_loss - self.tol:
+        if loss > self.best_loss - self._margin(self.best_loss):
             self.no_improvement_count += 1
         else:
             self.no_improvement_count = 0
@@ -269,17 +303,19 @@ class EarlyStoppingState:
         """
         self.validation_scores.append(score)
         self.validation_losses.append(loss)
-        # Higher is better for the criterion: the score, or minus the loss.
-        criterion = score if self.metric == "score" else -loss
+        # Higher is better for the criterion: the score (a scorer's value), or
+        # minus the loss.
+        criterion = -loss if self.metric == "loss" else score
         best = self.best_criterion
-        improved = criterion >= best + self.tol
+        improved = criterion >= best + self._margin(best)
         better = criterion > best
-        if self.ties_by_loss and abs(criterion - best) < max(self.tol, 1e-12):
+        if self.ties_by_loss and abs(criterion - best) < max(self._margin(best), 1e-12):
             # With class weights the weighted accuracy saturates (extreme weights
             # make it 1 as soon as the heavy classes are right), so an epoch that
             # ties the best score (within tol) counts when its weighted validation
             # loss is lower: the class weights decide what the best epoch is.
-            improved = loss <= self.best_validation_loss - self.tol
+            best_loss = self.best_validation_loss
+            improved = loss <= best_loss - self._margin(best_loss)
             better = loss < self.best_validation_loss
         if improved:
             self.no_improvement_count = 0
@@ -312,8 +348,9 @@ class EarlyStoppingState:
         message : str
         """
         what = "Validation score" if self.validation else "Training loss"
+        how = " (relative to the best value)" if self.relative else ""
         return (
-            f"{what} did not improve more than tol={self.tol:f} for "
+            f"{what} did not improve more than tol={self.tol:f}{how} for "
             f"{self.n_iter_no_change} consecutive epochs."
         )
 

@@ -29,6 +29,12 @@ class FitData(NamedTuple):
     class_factor: Any
     #: Whether the weights were freshly initialised.
     first_pass: bool
+    #: The user's validation set (``fit(X_val=..., y_val=...)``) as a
+    #: :class:`ValidationSet`, or None: early stopping then splits one off.
+    validation: Any = None
+    #: The scorer early stopping judges epochs by (``scoring``), or None for
+    #: the built-in score or the loss.
+    scorer: Any = None
 
 
 class TrainingSet(NamedTuple):
@@ -54,12 +60,15 @@ class ValidationSet(NamedTuple):
     """The rows early stopping scores each epoch on.
 
     ``X`` lives on the network's device; the targets and weights stay on the
-    host, where the score is computed.
+    host, where the score is computed. ``rows`` are the positions of the rows
+    in the ``X`` passed to ``fit`` when they were split off from it (None for
+    a validation set of the user's), to name rows in messages.
     """
 
     X: Any
     Y: np.ndarray
     sample_weight: Any
+    rows: Any = None
 
 
 def _combine(sample_weight, class_factor):

@@ -28,6 +28,7 @@ from .early_stopping import EarlyStoppingState
 from .fit_data import TrainingSet, ValidationSet, _combine, _take_rows
 from .hooks import _notify
 from .split import _train_validation_split
+from .validation_set import score_with, warn_if_few_rows_dominate
 
 # A training loss this many times its first epoch's (or 1, if larger) marks
 # weights beyond recovery: no later learning rate brings them back in practice.
@@ -117,16 +118,21 @@ class TrainingMixin:
     def _early_stopping_split(self, data):
         """Return the :class:`TrainingSet` and :class:`ValidationSet` of ``data``.
 
-        The validation set is None without early stopping. The class weights are
-        multiplied in after the split (they were computed on all rows, as
-        without early stopping).
+        The validation set is None without early stopping, and the user's
+        (``fit(X_val=..., y_val=...)``) where given: then all rows train. The
+        class weights are multiplied in after the split (they were computed on
+        all rows, as without early stopping).
         """
         net, X, Y = data.net, data.X, data.Y
         sample_weight, class_factor = data.sample_weight, data.class_factor
-        if not self.early_stopping:
+        if not self.early_stopping or data.validation is not None:
             weights = _combine(sample_weight, class_factor)
             train = TrainingSet(X, net.asarray(Y), net.asarray(weights), weights)
-            return train, None
+            if data.validation is None:
+                return train, None
+            self._check_validation_weights(train, data.validation, "X_val")
+            EarlyStoppingState.of(self).begin_validation(net.params, net.xp)
+            return train, data.validation
         stratify = None
         if is_classifier(self) and self.n_outputs_ == 1:
             # Binary targets are stratified, by the 0/1 column, as scikit-learn's
@@ -162,12 +168,20 @@ class TrainingMixin:
         train = TrainingSet(
             X_train, net.asarray(Y_train), net.asarray(w_train), w_train
         )
-        val = ValidationSet(X_val, Y_val, w_val)
+        val = ValidationSet(X_val, Y_val, w_val, parts[1][0])
+        self._check_validation_weights(train, val, "split")
+        EarlyStoppingState.of(self).begin_validation(net.params, net.xp)
+        return train, val
+
+    def _check_validation_weights(self, train, val, source):
+        """Refuse a training or validation part whose weights are all zero."""
         for part, w in (
             ("training", train.host_weight),
             ("validation", val.sample_weight),
         ):
-            if w is not None and not w.sum() > 0:
+            if w is None or w.sum() > 0:
+                continue
+            if source == "split":
                 raise ValueError(
                     f"early_stopping=True: the {part} part of the validation split "
                     "has only samples of zero weight (sample_weight, times "
@@ -175,13 +189,22 @@ class TrainingMixin:
                     "positive weight, change validation_fraction or random_state, "
                     "or set early_stopping=False."
                 )
-        EarlyStoppingState.of(self).begin_validation(net.params, net.xp)
-        return train, val
+            what = "sample_weight" if part == "training" else "sample_weight_val"
+            raise ValueError(
+                f"early_stopping=True with X_val: the {part} set has only samples "
+                f"of zero weight ({what}, times class_weight), so it cannot be "
+                "used. Give some of its samples a positive weight."
+            )
 
     def _fit_stochastic(self, data, incremental):
         """Train ``data`` (a :class:`FitData`) with SGD or Adam, epoch by epoch."""
         net, first_pass = data.net, data.first_pass
         train, val = self._early_stopping_split(data)
+        if val is not None:
+            # A scorer's predict/predict_proba skip validation on this X (gone
+            # when the call ends; a call that raises is undone by _atomic).
+            self._fit_validation_X = val.X
+            self._validation_scorer = data.scorer
         optimizer = self._current_optimizer(net, incremental)
         callbacks = self._fit_callbacks()
         _notify(callbacks, "on_fit_begin", self, {"n_samples": train.n_samples})
@@ -216,6 +239,7 @@ class TrainingMixin:
         if not diverged:
             if self.early_stopping:
                 EarlyStoppingState.of(self).restore_best(net.params)
+                warn_if_few_rows_dominate(self, val)
             # Weights can be finite yet overflow in the forward pass (an epoch's
             # loss is computed before its last step): a call must end with
             # weights that predict finitely on the rows it trained on.
@@ -225,6 +249,8 @@ class TrainingMixin:
                 )
             else:
                 self._warn_if_beyond_recovery()
+        vars(self).pop("_fit_validation_X", None)
+        vars(self).pop("_validation_scorer", None)
         _notify(callbacks, "on_fit_end", self, {"n_iter": self.n_iter_})
 
     def _current_optimizer(self, net, incremental):
@@ -559,11 +585,14 @@ class TrainingMixin:
             return
         out = _xp.to_numpy(self._forward(val.X))
         if np.isfinite(out).all():
-            score = self._score_predictions(
-                self._targets_for_score(val.Y),
-                self._predict_from_output(out),
-                val.sample_weight,
-            )
+            y_true = self._targets_for_score(val.Y)
+            scorer = getattr(self, "_validation_scorer", None)
+            if scorer is not None:  # scoring=: the scorer's value
+                score = score_with(scorer, self, val.X, y_true, val.sample_weight)
+            else:
+                score = self._score_predictions(
+                    y_true, self._predict_from_output(out), val.sample_weight
+                )
             val_loss = self._loss.value(val.Y, out, val.sample_weight)
         else:
             score = val_loss = np.nan
