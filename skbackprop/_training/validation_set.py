@@ -159,6 +159,12 @@ def prepare_validation(estimator, X_val, y_val, sample_weight_val, X, dtype, Y):
                 f"{weights.min()}); weights must be non-negative. Use 0 to ignore "
                 "a validation sample."
             )
+        if not weights.any():  # scikit-learn < 1.7's check lets this through
+            raise ValueError(
+                f"sample_weight_val is not valid for the {n_val} rows of X_val: "
+                "all its weights are 0. Give some validation rows a positive "
+                "weight."
+            )
     factor = estimator._validation_class_factors(Y_val)
     weights = _combine(weights, None if factor is None else factor.astype(host_dtype))
     # The validation loss compares with the targets the network trains on

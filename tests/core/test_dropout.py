@@ -39,6 +39,7 @@ from skbackprop._kernels import epoch as _epoch
 from skbackprop.activations import GELU, Logistic, PReLU, ReLU, Softplus, Tanh
 from skbackprop.losses import BinaryLogLoss, HuberLoss, SoftmaxLogLoss, SquaredError
 from skbackprop.network import Network, forward
+from tests._marks import needs_dispatch
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
@@ -392,6 +393,7 @@ def test_array_api_strict_network_draws_numpys_masks():
 @pytest.mark.parametrize(
     "namespace", ["array_api_strict", pytest.param("torch", marks=pytest.mark.slow)]
 )
+@needs_dispatch
 def test_fit_in_another_namespace_equals_numpys(namespace):
     # The masks are drawn on the host: the same masks, the same trajectory.
     xp = pytest.importorskip(namespace)

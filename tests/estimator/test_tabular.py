@@ -27,6 +27,7 @@ from skbackprop._tabular.preprocess import (
     weighted_quantile,
 )
 from skbackprop.losses import PoissonLoss
+from tests._marks import needs_dispatch
 
 # Small networks and few epochs keep the tests fast ("Maximum iterations
 # reached" is expected and filtered; no other warning is).
@@ -471,6 +472,7 @@ def test_docstring_examples_run():
     assert failed == 0 and attempted >= 8
 
 
+@needs_dispatch
 def test_array_api_dispatch_takes_host_tables_and_refuses_other_arrays():
     """The preprocessing is numpy/pandas: other namespaces get a clear error."""
     import array_api_strict as xps

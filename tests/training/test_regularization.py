@@ -28,6 +28,7 @@ from skbackprop._training.loop import compiled_epoch_wins
 from skbackprop.losses import BinaryLogLoss, SoftmaxLogLoss
 from skbackprop.network import Network
 from skbackprop.optimizers import SGD, Adam
+from tests._marks import needs_dispatch
 
 X, y = make_regression(n_samples=30, n_features=3, noise=0.1, random_state=0)
 X /= X.std(axis=0)
@@ -364,6 +365,7 @@ def test_regressor_has_no_label_smoothing():
 
 
 # ----------------------------------------------------------------- array API
+@needs_dispatch
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_array_api_strict_decay_clipping_smoothing(solver):
     import array_api_strict as xps

@@ -27,6 +27,7 @@ from skbackprop._training.loop import compiled_epoch_wins
 from skbackprop.network import Network
 from skbackprop.optimizers import SGD, Adam
 from skbackprop.schedules import Constant, Cosine, OneCycle, Schedule, Step, Warmup
+from tests._marks import needs_dispatch
 
 X, y = make_regression(n_samples=60, n_features=4, noise=0.1, random_state=0)
 X /= X.std(axis=0)
@@ -139,7 +140,7 @@ def test_step_factors():
 @pytest.mark.slow  # imports torch (seconds)
 def test_factors_match_pytorch():
     """Warmup, Cosine (with restarts), OneCycle and Step against torch's schedulers."""
-    import torch
+    torch = pytest.importorskip("torch")
 
     sch = torch.optim.lr_scheduler
 
@@ -480,6 +481,7 @@ def test_optimizers_take_schedules_directly():
 
 
 # ------------------------------------------------------------ array API
+@needs_dispatch
 @pytest.mark.parametrize("solver", ["sgd", "adam"])
 def test_array_api_strict_schedule(solver):
     import array_api_strict as xps

@@ -25,6 +25,7 @@ from skbackprop._core import xp as _xp
 from skbackprop._training import loop as _loop
 from skbackprop._training.early_stopping import EarlyStoppingState
 from skbackprop.losses import SquaredError
+from tests._marks import needs_dispatch
 from tests.estimator.test_common import _runnable_here
 
 X_REG, y_reg = make_regression(n_samples=200, n_features=5, noise=5.0, random_state=0)
@@ -544,6 +545,7 @@ def _module(name):
     return xps if name == "array_api_strict" else importlib.import_module("torch")
 
 
+@needs_dispatch
 @pytest.mark.parametrize("namespace", NAMESPACES)
 @pytest.mark.parametrize("scoring", [None, "loss", "r2"])
 def test_array_api_x_val_equals_numpys(scoring, namespace):
@@ -561,6 +563,7 @@ def test_array_api_x_val_equals_numpys(scoring, namespace):
         np.testing.assert_allclose(_xp.to_numpy(a), b, rtol=1e-10, atol=1e-13)
 
 
+@needs_dispatch
 def test_array_api_warning_and_classifier_scorer():
     y_val = Y_REG[100:].copy()
     y_val[7] = 300.0
@@ -584,6 +587,7 @@ def test_array_api_warning_and_classifier_scorer():
     np.testing.assert_allclose(clf.validation_scores_, ref.validation_scores_, 1e-10)
 
 
+@needs_dispatch
 def test_array_api_strict_refuses_a_numpy_x_val():
     with sklearn.config_context(array_api_dispatch=True):
         with pytest.raises(ValueError, match="namespace"):
