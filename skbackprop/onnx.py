@@ -71,6 +71,7 @@ from ._export.onnx_ops import GraphBuilder
 from .activations import ParametricActivation
 from .classifier import BackpropClassifier
 from .regressor import BackpropRegressor
+from .tabular import TabularMLPClassifier, TabularMLPRegressor
 
 __all__ = ["GraphBuilder", "to_onnx"]
 
@@ -390,8 +391,23 @@ def to_onnx(
         :func:`skl2onnx.to_onnx` once this module is imported).
     NotImplementedError
         If an activation has no ONNX form (a user's activation without an
-        ``onnx_nodes`` method).
+        ``onnx_nodes`` method), or for the tabular estimators, whose
+        preprocessing has no ONNX form (export their ``model_``).
     """
+    if isinstance(estimator, (TabularMLPClassifier, TabularMLPRegressor)):
+        name = type(estimator).__name__
+        raise NotImplementedError(
+            f"{name} does not export to ONNX as a whole: its robust scaler and "
+            "its one-hot step of any-typed categories have no ONNX converter. "
+            "Export the network, to_onnx(est.model_), and feed it "
+            "est.preprocessor_.transform(X)"
+            + (
+                "; its outputs are in standardized units: multiply by "
+                "est.target_scale_ and add est.target_mean_."
+                if isinstance(estimator, TabularMLPRegressor)
+                else "."
+            )
+        )
     if dtype is not None:
         dtype = np.dtype(dtype)
         if dtype not in (np.float32, np.float64):

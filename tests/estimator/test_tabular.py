@@ -447,6 +447,11 @@ def test_the_network_exports_to_onnx_behind_the_preprocessing():
     assert_allclose(pred, reg.predict(X), rtol=1e-8)
     clf = TabularMLPClassifier(**SMALL).fit(X, y > np.median(y))
     assert isinstance(clf.model_, BackpropClassifier)
+    # The estimator as a whole: a clear error saying what to export instead.
+    with pytest.raises(NotImplementedError, match=r"target_scale_"):
+        skonnx.to_onnx(reg)
+    with pytest.raises(NotImplementedError, match=r"to_onnx\(est.model_\)"):
+        skonnx.to_onnx(clf, X)
 
 
 def test_a_category_only_in_rows_of_weight_zero_is_none():
