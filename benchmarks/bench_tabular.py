@@ -722,7 +722,16 @@ def main(argv=None):
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="tracebacks of failures"
     )
+    parser.add_argument(
+        "--merge",
+        nargs="+",
+        metavar="JSON",
+        help="run nothing: rank and report the datasets of earlier --json files "
+        "together (runs split over several processes)",
+    )
     args = parser.parse_args(argv)
+    if args.merge:
+        return merge(args.merge, args.json, args.text, args.plot)
 
     if args.folds is None:
         args.folds = 2 if args.quick else 5
@@ -808,6 +817,38 @@ def main(argv=None):
     if args.plot and ran:
         plot(results, ran, summary, args.plot)
         log(f"wrote {args.plot}")
+    return 0
+
+
+def merge(paths, json_out=None, text_out=None, plot_out=None):
+    """Rank and report together the datasets of several ``--json`` files.
+
+    The files must come from runs with the same settings (folds, rows, seed,
+    threads): their results are put side by side, not recomputed.
+    """
+    payloads = [json.loads(Path(p).read_text()) for p in paths]
+    results, methods = {}, []
+    for payload in payloads:
+        results.update(payload["results"])
+        methods += [m for m in payload["methods"] if m not in methods]
+    ranks, summary, goals = summarize(results, methods)
+    report = text_report(results, methods, ranks, summary, goals)
+    print(report)
+    if text_out:
+        Path(text_out).write_text(report + "\n")
+    if json_out:
+        merged = {
+            "settings": [p["settings"] for p in payloads],
+            "versions": payloads[0]["versions"],
+            "methods": {m: METHOD_NOTES[m] for m in methods},
+            "results": results,
+            "ranks": ranks,
+            "summary": summary,
+            "goals": goals,
+        }
+        Path(json_out).write_text(json.dumps(merged, indent=1))
+    if plot_out:
+        plot(results, methods, summary, plot_out)
     return 0
 
 
