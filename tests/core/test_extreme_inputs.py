@@ -10,35 +10,14 @@ import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor
 from skbackprop.activations import Activation
 from skbackprop.network import signal_bound
 from tests._builtins import ACTIVATION_NAMES
+from tests._small_fits import SMALL, Y_BIN, Y_MULTI, Y_REG, X, _quiet, _weights
 
-RNG = np.random.RandomState(0)
-X = RNG.standard_normal((60, 3))
-Y_REG = X @ np.array([1.0, 2.0, -1.0]) + 0.1 * RNG.standard_normal(60)
-Y_BIN = (Y_REG > 0).astype(np.int64)
-Y_MULTI = np.digitize(Y_REG, [-1.0, 1.0])
 Y_LABELS = np.column_stack([Y_REG > 0, X[:, 0] > 0]).astype(np.int64)
-SMALL = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-
-
-# ------------------------------------------------------------------- helpers
-def _quiet(fit, *args, **kwargs):
-    """Call ``fit`` with ConvergenceWarning silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args, **kwargs)
-
-
-def _weights(est):
-    """Copies of every trainable array: coefs, intercepts, activation parameters."""
-    arrays = list(est.coefs_) + list(est.intercepts_)
-    arrays += [p for p in est.activation_params_ if p is not None]
-    return [np.array(a, copy=True) for a in arrays]
 
 
 # =========================================================== extreme inputs

@@ -11,39 +11,21 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skbackprop import BackpropClassifier, BackpropRegressor, check_gradient
-
-RNG = np.random.RandomState(0)
-X = RNG.standard_normal((60, 3))
-Y_REG = X @ np.array([1.0, 2.0, -1.0]) + 0.1 * RNG.standard_normal(60)
-Y_BIN = (Y_REG > 0).astype(np.int64)
-Y_MULTI = np.digitize(Y_REG, [-1.0, 1.0])
-SMALL = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-
+from tests._small_fits import (
+    SMALL,
+    Y_BIN,
+    Y_MULTI,
+    Y_REG,
+    X,
+    _estimator,
+    _fitted,
+    _target,
+)
 
 # ------------------------------------------------------------------- helpers
-def _quiet(fit, *args, **kwargs):
-    """Call ``fit`` with ConvergenceWarning silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args, **kwargs)
-
-
-def _estimator(kind, **params):
-    if kind == "classifier":
-        return BackpropClassifier(**{**SMALL, **params})
-    return BackpropRegressor(**{**SMALL, **params})
-
-
-def _target(kind):
-    return Y_BIN if kind == "classifier" else Y_REG
-
-
-def _fitted(kind, **params):
-    return _quiet(_estimator(kind, **params).fit, X, _target(kind))
 
 
 def _assert_helpful(message, what, fix):

@@ -3,50 +3,14 @@
 (From tests/test_reliability.py, issue 4.)
 """
 
-import warnings
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
 from sklearn.base import clone
-from sklearn.exceptions import ConvergenceWarning
 
 from skbackprop import BackpropClassifier, BackpropRegressor, PReLU
-
-RNG = np.random.RandomState(0)
-X = RNG.standard_normal((60, 3))
-Y_REG = X @ np.array([1.0, 2.0, -1.0]) + 0.1 * RNG.standard_normal(60)
-Y_MULTI = np.digitize(Y_REG, [-1.0, 1.0])
-SMALL = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-
-
-# ------------------------------------------------------------------- helpers
-def _quiet(fit, *args, **kwargs):
-    """Call ``fit`` with ConvergenceWarning silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return fit(*args, **kwargs)
-
-
-def _estimator(kind, **params):
-    if kind == "classifier":
-        return BackpropClassifier(**{**SMALL, **params})
-    return BackpropRegressor(**{**SMALL, **params})
-
-
-def _weights(est):
-    """Copies of every trainable array: coefs, intercepts, activation parameters."""
-    arrays = list(est.coefs_) + list(est.intercepts_)
-    arrays += [p for p in est.activation_params_ if p is not None]
-    return [np.array(a, copy=True) for a in arrays]
-
-
-def _same(weights_a, weights_b):
-    return len(weights_a) == len(weights_b) and all(
-        a.dtype == b.dtype and np.array_equal(a, b)
-        for a, b in zip(weights_a, weights_b, strict=True)
-    )
-
+from tests._small_fits import Y_MULTI, Y_REG, X, _estimator, _quiet, _same, _weights
 
 # =============================================================== determinism
 DETERMINISM = [
