@@ -3,33 +3,16 @@
 (From tests/test_reliability_round2.py, issue 9.)
 """
 
-import pickle
 import warnings
 
 import numpy as np
 import pytest
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 
 from skbackprop import BackpropClassifier, BackpropRegressor
+from tests._small_fits import SMALL, Y_BIN, Y_MULTI, Y_REG, X, _quiet, _state
 
-RNG = np.random.RandomState(0)
-X = RNG.standard_normal((60, 3))
-Y_REG = X @ np.array([1.0, 2.0, -1.0]) + 0.1 * RNG.standard_normal(60)
-Y_BIN = (Y_REG > 0).astype(np.int64)
-Y_MULTI = np.digitize(Y_REG, [-1.0, 1.0])
 Y_LABELS = np.column_stack([Y_REG > 0, X[:, 0] > 0, X[:, 1] > 0]).astype(np.int64)
-SMALL = dict(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
-
-
-def _quiet(call, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        return call(*args, **kwargs)
-
-
-def _state(est):
-    """Every attribute of ``est`` as pickled bytes: equal means bit-identical."""
-    return {key: pickle.dumps(value) for key, value in vars(est).items()}
 
 
 # -------------------------------------------- 4. a failed call changes nothing
